@@ -270,27 +270,27 @@ void format_sockaddr(const struct sockaddr *sa, char *out, size_t out_bytes)
 static void print_usage(FILE *out, const struct server_model *model)
 {
 	fprintf(out,
-		"Usage: %s [options]\n"
-		"%s\n\n"
-		"  -p, --port N        TCP port (default %s; 0 picks a free port)\n"
-		"  -b, --bind ADDR     address to listen on (default %s; IPv6 literals work)\n",
-		prog_name, model->summary, DEFAULT_PORT, DEFAULT_BIND);
+	        "Usage: %s [options]\n"
+	        "%s\n\n"
+	        "  -p, --port N        TCP port (default %s; 0 picks a free port)\n"
+	        "  -b, --bind ADDR     address to listen on (default %s; IPv6 literals work)\n",
+	        prog_name, model->summary, DEFAULT_PORT, DEFAULT_BIND);
 	if (model->features & FEATURE_WORKERS)
 		fprintf(out, "  -w, --workers N     worker threads (default %ld)\n",
-			model->default_workers);
+		        model->default_workers);
 	if (model->features & FEATURE_MAX_CONNS)
 		fprintf(out, "  -m, --max-conns N   %s\n", model->max_conns_help);
 	fprintf(out,
-		"  -v, --verbose       trace every event to stderr\n"
-		"  -h, --help          show this help and exit\n"
-		"  -V, --version       show the version and exit\n\n"
-		"Prints 'listening on ADDR:PORT (%s)' when ready. Stops cleanly on\n"
-		"SIGINT or SIGTERM (exit 0); exit 1 on a runtime failure, 2 on a usage error.\n",
-		model->name);
+	        "  -v, --verbose       trace every event to stderr\n"
+	        "  -h, --help          show this help and exit\n"
+	        "  -V, --version       show the version and exit\n\n"
+	        "Prints 'listening on ADDR:PORT (%s)' when ready. Stops cleanly on\n"
+	        "SIGINT or SIGTERM (exit 0); exit 1 on a runtime failure, 2 on a usage error.\n",
+	        model->name);
 }
 
 static void usage_error(const struct server_model *model, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
+    __attribute__((format(printf, 2, 3), noreturn));
 
 static void usage_error(const struct server_model *model, const char *fmt, ...)
 {
@@ -312,14 +312,13 @@ static const char *parse_port(const struct server_model *model, const char *text
 	return text;
 }
 
-static long parse_count(const struct server_model *model, const char *option,
-			const char *text)
+static long parse_count(const struct server_model *model, const char *option, const char *text)
 {
 	long value;
 
 	if (!parse_long(text, 1, 1000000, &value))
 		usage_error(model, "%s: '%s' is not a whole number from 1 to 1000000", option,
-			    text);
+		            text);
 	return value;
 }
 
@@ -327,37 +326,36 @@ static long parse_count(const struct server_model *model, const char *option,
  * /etc/hosts such as localhost. */
 static void check_bind_addr(const struct server_model *model, const char *addr)
 {
-	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+		                  .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res;
 	int rc = getaddrinfo(addr, DEFAULT_PORT, &hints, &res);
 
 	if (rc != 0)
-		usage_error(model, "-b/--bind: '%s' is not an address: %s", addr,
-			    gai_strerror(rc));
+		usage_error(model, "-b/--bind: '%s' is not an address: %s", addr, gai_strerror(rc));
 	freeaddrinfo(res);
 }
 
 void server_parse_options(int argc, char **argv, const struct server_model *model,
-			  struct server_options *opts)
+                          struct server_options *opts)
 {
 	static const struct option longopts[] = {
-		{"port", required_argument, NULL, 'p'},
-		{"bind", required_argument, NULL, 'b'},
-		{"workers", required_argument, NULL, 'w'},
-		{"max-conns", required_argument, NULL, 'm'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "max-conns", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	err_init(argv[0]);
-	*opts = (struct server_options){.bind_addr = DEFAULT_BIND,
-					.port = DEFAULT_PORT,
-					.workers = model->default_workers,
-					.max_conns = model->default_max_conns};
+	*opts = (struct server_options){ .bind_addr = DEFAULT_BIND,
+		                         .port = DEFAULT_PORT,
+		                         .workers = model->default_workers,
+		                         .max_conns = model->default_max_conns };
 	opterr = 0; /* we print our own messages, then the usage */
 	while ((c = getopt_long(argc, argv, ":p:b:w:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -370,13 +368,13 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 		case 'w':
 			if (!(model->features & FEATURE_WORKERS))
 				usage_error(model, "-w/--workers: the %s model has no workers",
-					    model->name);
+				            model->name);
 			opts->workers = parse_count(model, "-w/--workers", optarg);
 			break;
 		case 'm':
 			if (!(model->features & FEATURE_MAX_CONNS))
 				usage_error(model, "-m/--max-conns: the %s model has no cap",
-					    model->name);
+				            model->name);
 			opts->max_conns = parse_count(model, "-m/--max-conns", optarg);
 			break;
 		case 'v':
@@ -412,8 +410,8 @@ static void reserve_spare_fd(void)
 
 int tcp_listen(const char *host, const char *port, int *gai_error)
 {
-	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+		                  .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res;
 	int fd = -1, saved_errno = 0, on = 1;
 
@@ -460,7 +458,7 @@ int server_listen(const struct server_model *model, const struct server_options 
 	listenfd = tcp_listen(opts->bind_addr, opts->port, &gai_error);
 	if (listenfd < 0 && gai_error != 0)
 		err_quit("cannot listen on %s port %s: %s", opts->bind_addr, opts->port,
-			 gai_strerror(gai_error));
+		         gai_strerror(gai_error));
 	if (listenfd < 0)
 		err_sys("cannot listen on %s port %s", opts->bind_addr, opts->port);
 	if (getsockname(listenfd, (struct sockaddr *)&addr, &addr_len) < 0)
@@ -468,8 +466,8 @@ int server_listen(const struct server_model *model, const struct server_options 
 	format_sockaddr((struct sockaddr *)&addr, where, sizeof where);
 	if (is_wildcard((struct sockaddr *)&addr))
 		err_msg("warning: listening on %s accepts connections from every network "
-			"this machine is on",
-			where);
+		        "this machine is on",
+		        where);
 	reserve_spare_fd();
 	signals_watch_listener(listenfd);
 	trace("listen", listenfd, "addr=%s model=%s", where, model->name);
@@ -482,8 +480,16 @@ int server_listen(const struct server_model *model, const struct server_options 
 
 int accept_conn(int listenfd)
 {
-	int fd = accept4(listenfd, NULL, NULL, SOCK_CLOEXEC);
+	struct sockaddr_storage peer;
+	socklen_t peer_len = sizeof peer;
+	int fd = accept4(listenfd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC);
 
+	if (fd >= 0 && trace_enabled) {
+		char peer_text[INET6_ADDRSTRLEN + 16];
+
+		format_sockaddr((struct sockaddr *)&peer, peer_text, sizeof peer_text);
+		trace("accept", fd, "peer=%s", peer_text);
+	}
 	if (fd >= 0 || (errno != EMFILE && errno != ENFILE) || spare_fd < 0)
 		return fd;
 	/* Out of descriptors: free the spare, take the pending connection with
@@ -495,6 +501,30 @@ int accept_conn(int listenfd)
 	reserve_spare_fd();
 	errno = EMFILE;
 	return -1;
+}
+
+int accept_event_conn(int listenfd, long open_conns, long max_conns)
+{
+	int fd = accept_conn(listenfd);
+
+	if (fd < 0) {
+		if (errno == EWOULDBLOCK)
+			errno = EAGAIN;
+		else if (errno == EMFILE || errno == ENFILE)
+			errno = ECONNABORTED; /* accept_conn shed it */
+		return -1;
+	}
+	if (max_conns > 0 && open_conns >= max_conns) {
+		shed_conn(fd, "max-conns");
+		errno = ECONNABORTED;
+		return -1;
+	}
+	if (set_nonblocking(fd) < 0) {
+		shed_conn(fd, "fcntl-failed");
+		errno = ECONNABORTED;
+		return -1;
+	}
+	return fd;
 }
 
 void shed_conn(int fd, const char *reason)
@@ -531,7 +561,7 @@ static void on_interrupt_only(int signo)
 
 static void install_handler(int signo, void (*handler)(int))
 {
-	struct sigaction sa = {.sa_handler = handler};
+	struct sigaction sa = { .sa_handler = handler };
 
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0; /* no SA_RESTART: blocking calls return EINTR */
@@ -541,7 +571,7 @@ static void install_handler(int signo, void (*handler)(int))
 
 void signals_init(void)
 {
-	struct sigaction ignore = {.sa_handler = SIG_IGN};
+	struct sigaction ignore = { .sa_handler = SIG_IGN };
 
 	sigemptyset(&ignore.sa_mask);
 	if (sigaction(SIGPIPE, &ignore, NULL) < 0)
@@ -575,8 +605,7 @@ void signals_block_stop(sigset_t *old)
 		err_sys("sigprocmask");
 }
 
-int thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, size_t stack_bytes,
-		 bool detached)
+int thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, size_t stack_bytes, bool detached)
 {
 	pthread_attr_t attr;
 	sigset_t stop, old;
@@ -669,6 +698,16 @@ void registry_remove(struct conn_registry *reg, long slot)
 	Pthread_mutex_unlock(&reg->lock);
 }
 
+size_t registry_count(struct conn_registry *reg)
+{
+	size_t count;
+
+	Pthread_mutex_lock(&reg->lock);
+	count = reg->count;
+	Pthread_mutex_unlock(&reg->lock);
+	return count;
+}
+
 void registry_stop(struct conn_registry *reg)
 {
 	Pthread_mutex_lock(&reg->lock);
@@ -735,6 +774,8 @@ enum echo_status echo_read_step(int fd, struct echo_buf *buf)
 {
 	ssize_t n;
 
+	if (!echo_wants_read(buf))
+		return ECHO_KEEP; /* a read into no room would look like EOF */
 	do {
 		n = read(fd, buf->data + buf->end, sizeof buf->data - buf->end);
 	} while (n < 0 && errno == EINTR);
@@ -778,9 +819,9 @@ void trace(const char *event, int fd, const char *fmt, ...)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	elapsed_s = (double)(now.tv_sec - trace_start.tv_sec) +
-		    (double)(now.tv_nsec - trace_start.tv_nsec) / 1e9;
-	len = snprintf(line, sizeof line, "%10.6f %7d %-8s fd=%-5d ", elapsed_s, gettid(),
-		       event, fd);
+	            (double)(now.tv_nsec - trace_start.tv_nsec) / 1e9;
+	len =
+	    snprintf(line, sizeof line, "%10.6f %7d %-8s fd=%-5d ", elapsed_s, gettid(), event, fd);
 	va_start(ap, fmt);
 	len += vsnprintf(line + len, sizeof line - (size_t)len, fmt, ap);
 	va_end(ap);

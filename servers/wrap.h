@@ -24,8 +24,8 @@
 #include <sys/types.h>
 
 #define SUITE_VERSION "0.1.0"
-#define DEFAULT_PORT "9877"
-#define DEFAULT_BIND "127.0.0.1"
+#define DEFAULT_PORT  "9877"
+#define DEFAULT_BIND  "127.0.0.1"
 
 /* Bytes one connection may hold between reading and echoing. It bounds the
  * memory a client that sends and never reads can cost a non-blocking server,
@@ -78,11 +78,11 @@ enum server_feature {
 };
 
 struct server_model {
-	const char *name;      /* "epoll-et": readiness line and binary suffix */
-	const char *summary;   /* one line for --help */
-	unsigned features;     /* enum server_feature bits */
-	long default_workers;  /* used when FEATURE_WORKERS */
-	long default_max_conns;/* 0 means no cap but the descriptor limit */
+	const char *name;           /* "epoll-et": readiness line and binary suffix */
+	const char *summary;        /* one line for --help */
+	unsigned features;          /* enum server_feature bits */
+	long default_workers;       /* used when FEATURE_WORKERS */
+	long default_max_conns;     /* 0 means no cap but the descriptor limit */
 	const char *max_conns_help; /* what -m means for this model */
 };
 
@@ -97,7 +97,7 @@ struct server_options {
 /* Parses argv with getopt_long. -h and -V print and exit 0; a usage error
  * prints a message and the usage to stderr and exits 2 (stdout stays empty). */
 void server_parse_options(int argc, char **argv, const struct server_model *model,
-			  struct server_options *opts);
+                          struct server_options *opts);
 
 /* Everything a server does before its loop: raise the fd limit, install the
  * signal handlers, listen, reserve the spare descriptor used to shed
@@ -117,10 +117,21 @@ int tcp_listen(const char *host, const char *port, int *gai_error);
 
 /* Accepts one connection and returns its fd, or -1 with errno set (EAGAIN on
  * an empty non-blocking listener, EINTR, EINVAL once the listener is shut
- * down). Out of descriptors (EMFILE/ENFILE), it accepts the pending
- * connection on a spare descriptor and closes it at once: the connection is
- * shed, and a level-triggered listener does not stay readable and spin. */
+ * down). Traced as "accept" with the peer's address. Out of descriptors (EMFILE/ENFILE), it accepts
+ * the pending connection on a spare descriptor and closes it at once: the connection is shed, and a
+ * level-triggered listener does not stay readable and spin. */
 int accept_conn(int listenfd);
+
+/* How many connections an event loop accepts each time the listener is
+ * readable: a burst of connections must not starve the clients already in. */
+#define ACCEPT_BATCH 64
+
+/* For the event loops: accept_conn on a non-blocking listener, then shed the
+ * connection if open_conns has reached max_conns (0: no cap), else make it
+ * non-blocking. Returns the fd to watch, or -1 with errno ECONNABORTED when
+ * that connection was shed or aborted (accept the next one), or another errno
+ * (EAGAIN: nothing is pending) when the loop should stop accepting for now. */
+int accept_event_conn(int listenfd, long open_conns, long max_conns);
 
 /* Closes a connection the server will not serve (a cap, FD_SETSIZE, a failed
  * fork or thread). Traced as "shed". */
@@ -145,10 +156,16 @@ void signals_watch_conn(int fd);
  * stop can never slip in between the check and the wait. */
 void signals_block_stop(sigset_t *old);
 
+/* Stack of every server thread. The echo loop needs its 16 KiB buffer and a
+ * few small frames; the default (8 MiB) would reserve 80 GiB of address space
+ * for 10000 clients. Sanitizer builds need more and override it. */
+#ifndef THREAD_STACK_BYTES
+#define THREAD_STACK_BYTES (64 * 1024)
+#endif
+
 /* Starts a thread with the stop signals blocked (the main thread handles
  * them) and a stack of stack_bytes. Returns 0 or an errno value. */
-int thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, size_t stack_bytes,
-		 bool detached);
+int thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, size_t stack_bytes, bool detached);
 
 /* ---- the blocking echo loop (blocking, fork, thread, pool) -------------- */
 
@@ -161,7 +178,7 @@ void echo_blocking(int fd);
 struct conn_registry {
 	pthread_mutex_t lock;
 	pthread_cond_t emptied;
-	int *fds;           /* -1 marks a free slot */
+	int *fds; /* -1 marks a free slot */
 	size_t capacity;
 	size_t count;
 	bool stopping;
@@ -171,6 +188,7 @@ void registry_init(struct conn_registry *reg, size_t capacity);
 /* Returns the slot for fd, or -1 when the set is full or stopping. */
 long registry_add(struct conn_registry *reg, int fd);
 void registry_remove(struct conn_registry *reg, long slot);
+size_t registry_count(struct conn_registry *reg);
 /* Refuses new fds, shuts down every registered one, waits until all left. */
 void registry_stop(struct conn_registry *reg);
 void registry_destroy(struct conn_registry *reg);
@@ -209,7 +227,6 @@ enum echo_status echo_write_step(int fd, struct echo_buf *buf);
 extern bool trace_enabled;
 
 void trace_init(bool enabled);
-void trace(const char *event, int fd, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+void trace(const char *event, int fd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
