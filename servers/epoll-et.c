@@ -152,15 +152,7 @@ static void conn_close(struct conn *c, const char *reason)
 
 static void on_accept(int listenfd, long max_conns)
 {
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int fd = accept_event_conn(listenfd, open_conns, max_conns);
-
-		if (fd < 0 && errno == ECONNABORTED)
-			continue;
-		if (fd < 0)
-			return;
-		conn_open(fd);
-	}
+	accept_batch(listenfd, &open_conns, max_conns, conn_open);
 }
 
 /* Reads until EAGAIN, a full buffer or the budget, whichever comes first.

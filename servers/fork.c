@@ -105,22 +105,14 @@ static void on_accept(int listenfd, int connfd, long max_children)
 int main(int argc, char **argv)
 {
 	struct server_options opts;
-	int listenfd;
+	int listenfd, connfd;
 
 	server_parse_options(argc, argv, &model, &opts);
 	reap_children_on_sigchld();
 	listenfd = server_listen(&model, &opts);
 
-	while (!stop_requested) {
-		int connfd = accept_conn(listenfd);
-
-		if (connfd < 0) {
-			if (errno != EINTR && errno != EMFILE && !stop_requested)
-				err_ret("accept");
-			continue;
-		}
+	while ((connfd = accept_until_stop(listenfd)) >= 0)
 		on_accept(listenfd, connfd, opts.max_conns);
-	}
 
 	/* Children get SIGTERM from the kernel when we exit (PR_SET_PDEATHSIG). */
 	trace("stop", listenfd, "reason=signal children=%d", atomic_load(&live_children));

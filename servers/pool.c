@@ -191,7 +191,7 @@ int main(int argc, char **argv)
 {
 	struct server_options opts;
 	pthread_t *workers;
-	int listenfd;
+	int listenfd, connfd;
 
 	server_parse_options(argc, argv, &model, &opts);
 	queue_init((size_t)opts.max_conns);
@@ -199,16 +199,9 @@ int main(int argc, char **argv)
 	listenfd = server_listen(&model, &opts);
 	workers = workers_start(opts.workers);
 
-	while (queue_wait_for_room()) {
-		int connfd = accept_conn(listenfd);
-
-		if (connfd < 0) {
-			if (errno != EINTR && errno != EMFILE && !stop_requested)
-				err_ret("accept");
-			continue;
-		}
+	/* Room first, then accept: a full queue leaves clients in the backlog. */
+	while (queue_wait_for_room() && (connfd = accept_until_stop(listenfd)) >= 0)
 		on_accept(connfd);
-	}
 
 	trace("stop", listenfd, "reason=signal busy=%zu", registry_count(&busy_conns));
 	queue_close();              /* idle workers leave; queued clients are closed */

@@ -44,8 +44,15 @@ static long open_conns;
 
 static void conn_open(int fd)
 {
-	struct conn *c = malloc(sizeof *c);
+	struct conn *c;
 
+	/* fds >= FD_SETSIZE cannot be watched by select: refuse them.
+	 * FD_SET on one would write past the end of the fd_set. */
+	if (fd >= FD_SETSIZE) {
+		shed_conn(fd, "fd>=FD_SETSIZE");
+		return;
+	}
+	c = malloc(sizeof *c);
 	if (c == NULL) {
 		shed_conn(fd, "out-of-memory");
 		return;
@@ -69,21 +76,7 @@ static void conn_close(struct conn *c, const char *reason)
 
 static void on_accept(int listenfd, long max_conns)
 {
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		int fd = accept_event_conn(listenfd, open_conns, max_conns);
-
-		if (fd < 0 && errno == ECONNABORTED)
-			continue;
-		if (fd < 0)
-			return;
-		/* fds >= FD_SETSIZE cannot be watched by select: refuse them.
-		 * FD_SET on one would write past the end of the fd_set. */
-		if (fd >= FD_SETSIZE) {
-			shed_conn(fd, "fd>=FD_SETSIZE");
-			continue;
-		}
-		conn_open(fd);
-	}
+	accept_batch(listenfd, &open_conns, max_conns, conn_open);
 }
 
 /* Returns false when the connection was closed. */

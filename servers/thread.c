@@ -101,22 +101,14 @@ static void on_accept(int connfd)
 int main(int argc, char **argv)
 {
 	struct server_options opts;
-	int listenfd;
+	int listenfd, connfd;
 
 	server_parse_options(argc, argv, &model, &opts);
 	registry_init(&live_conns, (size_t)opts.max_conns);
 	listenfd = server_listen(&model, &opts);
 
-	while (!stop_requested) {
-		int connfd = accept_conn(listenfd);
-
-		if (connfd < 0) {
-			if (errno != EINTR && errno != EMFILE && !stop_requested)
-				err_ret("accept");
-			continue;
-		}
+	while ((connfd = accept_until_stop(listenfd)) >= 0)
 		on_accept(connfd);
-	}
 
 	trace("stop", listenfd, "reason=signal live=%zu", registry_count(&live_conns));
 	registry_stop(&live_conns); /* shuts every client down, waits for its thread */

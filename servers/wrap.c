@@ -503,28 +503,36 @@ int accept_conn(int listenfd)
 	return -1;
 }
 
-int accept_event_conn(int listenfd, long open_conns, long max_conns)
+int accept_until_stop(int listenfd)
 {
-	int fd = accept_conn(listenfd);
+	while (!stop_requested) {
+		int fd = accept_conn(listenfd);
 
-	if (fd < 0) {
-		if (errno == EWOULDBLOCK)
-			errno = EAGAIN;
-		else if (errno == EMFILE || errno == ENFILE)
-			errno = ECONNABORTED; /* accept_conn shed it */
-		return -1;
+		if (fd >= 0)
+			return fd;
+		/* EINTR: a signal; EMFILE: shed; ECONNABORTED: the client gave up. */
+		if (errno != EINTR && errno != EMFILE && errno != ECONNABORTED && !stop_requested)
+			err_ret("accept");
 	}
-	if (max_conns > 0 && open_conns >= max_conns) {
-		shed_conn(fd, "max-conns");
-		errno = ECONNABORTED;
-		return -1;
+	return -1;
+}
+
+void accept_batch(int listenfd, const long *open_conns, long max_conns, void (*conn_open)(int fd))
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept_conn(listenfd);
+
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ECONNABORTED))
+			continue; /* that one was shed or gave up: take the next */
+		if (fd < 0)
+			return; /* EAGAIN: none left for now */
+		if (max_conns > 0 && *open_conns >= max_conns)
+			shed_conn(fd, "max-conns");
+		else if (set_nonblocking(fd) < 0)
+			shed_conn(fd, "fcntl-failed");
+		else
+			conn_open(fd);
 	}
-	if (set_nonblocking(fd) < 0) {
-		shed_conn(fd, "fcntl-failed");
-		errno = ECONNABORTED;
-		return -1;
-	}
-	return fd;
 }
 
 void shed_conn(int fd, const char *reason)

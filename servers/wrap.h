@@ -117,21 +117,24 @@ int tcp_listen(const char *host, const char *port, int *gai_error);
 
 /* Accepts one connection and returns its fd, or -1 with errno set (EAGAIN on
  * an empty non-blocking listener, EINTR, EINVAL once the listener is shut
- * down). Traced as "accept" with the peer's address. Out of descriptors (EMFILE/ENFILE), it accepts
- * the pending connection on a spare descriptor and closes it at once: the connection is shed, and a
- * level-triggered listener does not stay readable and spin. */
+ * down). Traced as "accept" with the peer's address. Out of descriptors
+ * (EMFILE/ENFILE), it accepts the pending connection on a spare descriptor
+ * and closes it at once: the connection is shed, and a level-triggered
+ * listener does not stay readable and spin. */
 int accept_conn(int listenfd);
+
+/* For the blocking accept loops: waits for the next connection, retrying
+ * EINTR and shed connections. Returns its fd, or -1 once a stop is requested. */
+int accept_until_stop(int listenfd);
 
 /* How many connections an event loop accepts each time the listener is
  * readable: a burst of connections must not starve the clients already in. */
 #define ACCEPT_BATCH 64
 
-/* For the event loops: accept_conn on a non-blocking listener, then shed the
- * connection if open_conns has reached max_conns (0: no cap), else make it
- * non-blocking. Returns the fd to watch, or -1 with errno ECONNABORTED when
- * that connection was shed or aborted (accept the next one), or another errno
- * (EAGAIN: nothing is pending) when the loop should stop accepting for now. */
-int accept_event_conn(int listenfd, long open_conns, long max_conns);
+/* For the event loops: accepts up to ACCEPT_BATCH connections from the
+ * non-blocking listener, sheds each one past max_conns (0: no cap) counting
+ * *open_conns, makes the others non-blocking and hands them to conn_open. */
+void accept_batch(int listenfd, const long *open_conns, long max_conns, void (*conn_open)(int fd));
 
 /* Closes a connection the server will not serve (a cap, FD_SETSIZE, a failed
  * fork or thread). Traced as "shed". */
