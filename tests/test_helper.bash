@@ -1,38 +1,245 @@
 # Shared by every bats suite: paths, assertions, and starting and stopping a
 # server under test. A server is started with -p 0; its port is read from its
 # readiness line, never guessed, and it is stopped by its saved pid.
+#
+# Every process a test starts in the background (servers, probe clients) is
+# recorded in $BATS_TEST_TMPDIR/pids, and stop_tracked_processes (called by
+# the suites' teardown) ends whichever is still running, by that pid.
+# Every wait has a deadline; conditions are polled, never slept on.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/bin"
+# Where the echo-MODEL servers are: SERVERS_DIR=build-asan/bin runs the
+# suites against another build of them.
+SERVERS_DIR="${SERVERS_DIR:-$BIN}"
 TOOLS="$ROOT/build/tests"
-MODELS=(blocking fork thread pool select poll epoll-lt epoll-et)
+PROBE="$TOOLS/echo-probe"
+ALL_MODELS=(blocking fork thread pool select poll epoll-lt epoll-et)
+# SERVER_MODELS="epoll-lt epoll-et" bats tests/servers.bats runs a subset.
+read -r -a MODELS <<<"${SERVER_MODELS:-${ALL_MODELS[*]}}"
 
 bats_load_library bats-support
 bats_load_library bats-assert
 
+# ---- time and processes ----------------------------------------------------
+
+# now_ms: milliseconds since the epoch (bash 5's EPOCHREALTIME, no fork).
+now_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+	echo $((us / 1000))
+}
+
+# track_pid PID: remember a background process so teardown can end it. Its
+# start time is kept with it, so a pid the kernel has since given to another
+# process is never signalled.
+track_pid() {
+	echo "$1 $(process_start_time "$1")" >>"$BATS_TEST_TMPDIR/pids"
+}
+
+# process_start_time PID: when PID started, in clock ticks since boot.
+process_start_time() {
+	local stat fields
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	read -r -a fields <<<"${stat##*) }"
+	# starttime is field 22 of stat; after "pid (comm) " it is index 19.
+	echo "${fields[19]}"
+}
+
+# process_running PID: true while PID exists and is not a zombie (kill -0
+# succeeds on a zombie, so it cannot tell).
+process_running() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
+# process_gone PID: the opposite, for wait_until.
+process_gone() {
+	! process_running "$1"
+}
+
+# wait_for_exit PID SECONDS: waits for PID with a deadline; kills it with
+# SIGKILL past the deadline. Sets WAITED_STATUS (the exit code, or "timeout").
+# The exit code is known only for a child of this shell; for another process
+# WAITED_STATUS is 127 (what wait says).
+wait_for_exit() {
+	local pid=$1 deadline_ms=$(($(now_ms) + $2 * 1000))
+	while process_running "$pid"; do
+		if (($(now_ms) >= deadline_ms)); then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			WAITED_STATUS=timeout
+			return 0
+		fi
+		sleep 0.01
+	done
+	WAITED_STATUS=0
+	wait "$pid" 2>/dev/null || WAITED_STATUS=$?
+}
+
+# stop_tracked_processes: SIGTERM to every recorded pid still running, then
+# SIGKILL to any left after 3 s. Only pids this test recorded are touched.
+stop_tracked_processes() {
+	local file="$BATS_TEST_TMPDIR/pids" pid start_time
+	[[ -f "$file" ]] || return 0
+	while read -r pid start_time; do
+		[[ $(process_start_time "$pid") == "$start_time" ]] || continue
+		process_running "$pid" && kill -TERM "$pid" 2>/dev/null
+	done <"$file"
+	while read -r pid start_time; do
+		[[ $(process_start_time "$pid") == "$start_time" ]] || continue
+		wait_for_exit "$pid" 3
+	done <"$file"
+	rm -f "$file"
+}
+
+# children_of PID: the pids whose parent is PID, one per line (from each of
+# its threads' /proc children list).
+children_of() {
+	local list pids
+	for list in "/proc/$1/task/"*/children; do
+		pids=()
+		read -r -a pids <"$list" 2>/dev/null || true
+		((${#pids[@]} == 0)) || printf '%s\n' "${pids[@]}"
+	done
+}
+
+# process_tree PID: PID and all its descendants, one per line.
+process_tree() {
+	local child
+	echo "$1"
+	for child in $(children_of "$1"); do
+		process_tree "$child"
+	done
+}
+
+# zombie_children PID: the children of PID in state Z, one per line.
+zombie_children() {
+	local child stat
+	for child in $(children_of "$1"); do
+		stat=$(cat "/proc/$child/stat" 2>/dev/null) || continue
+		stat=${stat##*) }
+		[[ ${stat:0:1} == Z ]] && echo "$child"
+	done
+	return 0
+}
+
+# rss_kib PID: resident memory in KiB summed over PID and its descendants
+# (a fork server's children too; threads share their process's figure).
+rss_kib() {
+	local pid total_kib=0 kib
+	for pid in $(process_tree "$1"); do
+		kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || kib=0
+		total_kib=$((total_kib + ${kib:-0}))
+	done
+	echo "$total_kib"
+}
+
+# fd_count PID: open descriptors of PID itself.
+fd_count() {
+	local fds=("/proc/$1/fd/"*)
+	echo "${#fds[@]}"
+}
+
+# cpu_ticks PID: user+system clock ticks used by PID (all its threads).
+cpu_ticks() {
+	local stat fields
+	stat=$(<"/proc/$1/stat")
+	stat=${stat##*) }
+	read -r -a fields <<<"$stat"
+	# After "pid (comm) ", utime and stime are fields 12 and 13 (0-based 11, 12).
+	echo $((fields[11] + fields[12]))
+}
+
+# listening_addresses PID: the local address of every listening TCP socket
+# PID holds, as 127.0.0.1:PORT or [::1]:PORT, one per line. ss asks the
+# kernel for listeners only; without ss, /proc/net/tcp* is read, which is
+# slow when a load test has left many thousands of TIME_WAIT lines there.
+listening_addresses() {
+	local pid=$1 link inodes=" " addr
+	if command -v ss >/dev/null; then
+		ss -Hltnp | awk -v owner="pid=$pid," 'index($0, owner) { print $4 }'
+		return
+	fi
+	for link in "/proc/$pid/fd/"*; do
+		link=$(readlink "$link" 2>/dev/null) || continue
+		[[ $link =~ ^socket:\[([0-9]+)\]$ ]] && inodes+="${BASH_REMATCH[1]} "
+	done
+	# Columns: sl local_address rem_address st ... inode (10th); 0A is LISTEN.
+	awk -v inodes="$inodes" '$4 == "0A" && index(inodes, " " $10 " ") { print $2 }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null |
+		while read -r addr; do
+			decode_proc_address "$addr"
+		done
+}
+
+# decode_proc_address HEXADDR:HEXPORT: /proc/net/tcp* print each 32-bit word
+# of the address in host byte order; this assumes a little-endian host.
+decode_proc_address() {
+	local hex=${1%:*} port=$((16#${1#*:})) word groups=() i full
+	if ((${#hex} == 8)); then
+		printf '%d.%d.%d.%d:%d\n' "0x${hex:6:2}" "0x${hex:4:2}" "0x${hex:2:2}" "0x${hex:0:2}" "$port"
+		return
+	fi
+	for i in 0 8 16 24; do
+		word=${hex:i:8}
+		groups+=("${word:6:2}${word:4:2}" "${word:2:2}${word:0:2}")
+	done
+	# Compress nothing but the common cases: ::1 and the wildcard.
+	full=$(IFS=:; echo "${groups[*]}")
+	case $full in
+	0000:0000:0000:0000:0000:0000:0000:0001) echo "[::1]:$port" ;;
+	0000:0000:0000:0000:0000:0000:0000:0000) echo "[::]:$port" ;;
+	*) echo "[$full]:$port" ;;
+	esac
+}
+
+# wait_until TIMEOUT_MS COMMAND...: polls COMMAND until it succeeds; fails
+# after the deadline.
+wait_until() {
+	local deadline_ms=$(($(now_ms) + $1))
+	shift
+	until "$@"; do
+		if (($(now_ms) >= deadline_ms)); then
+			echo "not true within the deadline: $*" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# ---- servers -----------------------------------------------------------------
+
 # start_server MODEL [server options...]
 # Starts bin/echo-MODEL -p 0 in the background and waits (5 s at most) for its
-# readiness line. Sets SERVER_PID, SERVER_PORT, SERVER_LINE, SERVER_ERR (its
-# stderr file). Fails the test if the line does not come.
+# readiness line. Sets SERVER_PID, SERVER_PORT, SERVER_LINE, SERVER_OUT and
+# SERVER_ERR (its stdout and stderr files). Fails the test if the line does
+# not come. With SERVER_FD_LIMIT set, the server runs under that descriptor
+# limit (soft and hard, so it cannot raise it).
 start_server() {
-	local model=$1 fifo line
+	local model=$1 line deadline_ms
 	shift
-	fifo="$BATS_TEST_TMPDIR/ready.$$.$RANDOM"
-	SERVER_ERR="$BATS_TEST_TMPDIR/server.$model.err"
-	mkfifo "$fifo"
+	SERVER_OUT=$(mktemp "$BATS_TEST_TMPDIR/server.$model.out.XXXX")
+	SERVER_ERR=${SERVER_OUT/.out./.err.}
 	# 3>&- so bats does not wait for the server to close its output.
-	"$BIN/echo-$model" -p 0 "$@" >"$fifo" 2>"$SERVER_ERR" 3>&- &
+	(
+		[[ -z ${SERVER_FD_LIMIT:-} ]] || ulimit -n "$SERVER_FD_LIMIT"
+		exec "$SERVERS_DIR/echo-$model" -p 0 "$@"
+	) >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- &
 	SERVER_PID=$!
-	# Read-write open does not block, so the read below keeps its deadline
-	# even if the server dies before it opens the fifo.
-	exec 4<>"$fifo"
-	rm -f "$fifo"
-	if ! IFS= read -r -t 5 -u 4 line; then
-		exec 4<&-
-		echo "echo-$model gave no readiness line in 5 s; stderr:" >&2
-		cat "$SERVER_ERR" >&2
-		return 1
-	fi
+	track_pid "$SERVER_PID"
+	deadline_ms=$(($(now_ms) + 5000))
+	# read succeeds only on a whole line, so a half-written line is not taken.
+	until IFS= read -r line <"$SERVER_OUT"; do
+		if ! process_running "$SERVER_PID" || (($(now_ms) >= deadline_ms)); then
+			echo "echo-$model gave no readiness line in 5 s; stderr:" >&2
+			cat "$SERVER_ERR" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	# shellcheck disable=SC2034 # for the suites
 	SERVER_LINE=$line
 	SERVER_PORT=${line##*:}
 	SERVER_PORT=${SERVER_PORT%% *}
@@ -43,34 +250,124 @@ stop_server() {
 	[[ -n "${SERVER_PID:-}" ]] || return 0
 	kill -TERM "$SERVER_PID" 2>/dev/null || true
 	wait_for_exit "$SERVER_PID" 5
+	# shellcheck disable=SC2034 # for the suites
 	SERVER_STATUS=$WAITED_STATUS
-	exec 4<&- 2>/dev/null || true
 	SERVER_PID=
 }
 
-# wait_for_exit PID SECONDS: waits for a child of this shell with a deadline;
-# kills it with SIGKILL past the deadline. Sets WAITED_STATUS (the exit code,
-# or "timeout").
-wait_for_exit() {
-	local pid=$1 deadline=$((SECONDS + $2))
-	while process_running "$pid"; do
-		if ((SECONDS >= deadline)); then
-			kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-			WAITED_STATUS=timeout
-			return 0
-		fi
-		sleep 0.02
-	done
-	WAITED_STATUS=0
-	wait "$pid" 2>/dev/null || WAITED_STATUS=$?
+# trace_count EVENT: how many -v trace lines of the server name EVENT.
+trace_count() {
+	grep -cE "^ *[0-9]+\.[0-9]{6} +[0-9]+ $1 +fd=" "$SERVER_ERR" || true
 }
 
-# process_running PID: true while PID exists and is not a zombie (kill -0
-# succeeds on a zombie, so it cannot tell).
-process_running() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]]
+# ---- probe clients -----------------------------------------------------------
+
+declare -gA PROBE_PIDS=()
+
+# probe [echo-probe args...]: runs the probe in the foreground against the
+# server, with the probe's own deadlines; sets status and output like run.
+probe() {
+	run "$PROBE" -p "$SERVER_PORT" "$@"
+}
+
+# spawn_probe NAME [echo-probe args...]: starts a probe client in the
+# background; its stdout and stderr go to $BATS_TEST_TMPDIR/NAME.out/.err.
+spawn_probe() {
+	local name=$1
+	shift
+	"$PROBE" -p "$SERVER_PORT" "$@" >"$BATS_TEST_TMPDIR/$name.out" \
+		2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
+	PROBE_PIDS[$name]=$!
+	track_pid "$!"
+}
+
+# probe_said NAME REGEX: true when a stdout line of probe NAME matches.
+probe_said() {
+	grep -qE "$2" "$BATS_TEST_TMPDIR/$1.out" 2>/dev/null
+}
+
+# show_probe NAME: its output, for a failure message.
+show_probe() {
+	echo "--- probe $1 stdout:" >&2
+	cat "$BATS_TEST_TMPDIR/$1.out" >&2
+	echo "--- probe $1 stderr:" >&2
+	cat "$BATS_TEST_TMPDIR/$1.err" >&2
+}
+
+# wait_for_probe_line NAME REGEX TIMEOUT_MS: waits until probe NAME prints a
+# line matching REGEX. Fails at once if the probe exits without it.
+wait_for_probe_line() {
+	local name=$1 regex=$2 deadline_ms=$(($(now_ms) + $3))
+	until probe_said "$name" "$regex"; do
+		if ! process_running "${PROBE_PIDS[$name]}"; then
+			probe_said "$name" "$regex" && return 0
+			echo "probe $name exited without printing /$regex/" >&2
+			show_probe "$name"
+			return 1
+		fi
+		if (($(now_ms) >= deadline_ms)); then
+			echo "probe $name did not print /$regex/ within $3 ms" >&2
+			show_probe "$name"
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+# finish_probe NAME SECONDS: waits for probe NAME and requires exit 0.
+finish_probe() {
+	wait_for_exit "${PROBE_PIDS[$1]}" "$2"
+	if [[ $WAITED_STATUS != 0 ]]; then
+		echo "probe $1 finished with status $WAITED_STATUS, expected 0" >&2
+		show_probe "$1"
+		return 1
+	fi
+}
+
+# release_probe NAME: ends the --hold of probe NAME (SIGUSR1).
+release_probe() {
+	kill -USR1 "${PROBE_PIDS[$1]}"
+}
+
+# assert_probe_running NAME: the probe is still waiting (not yet served).
+assert_probe_running() {
+	if ! process_running "${PROBE_PIDS[$1]}"; then
+		echo "probe $1 has already finished; expected it to be still waiting" >&2
+		show_probe "$1"
+		return 1
+	fi
+}
+
+# ---- one check over every model ----------------------------------------------
+
+# for_each_model CHECK [args...]: runs "CHECK args... MODEL" for every model,
+# each in a subshell with errexit so the first failing command ends that
+# model's check only. Every model runs; the test fails naming each model
+# that failed. Processes a check left running are stopped before the next.
+for_each_model() {
+	local model status failed=()
+	for model in "${MODELS[@]}"; do
+		if [[ ! -x "$SERVERS_DIR/echo-$model" ]]; then
+			echo "# $model: $SERVERS_DIR/echo-$model is missing" >&2
+			failed+=("$model")
+			continue
+		fi
+		echo "# --- $model" >&2
+		set +e
+		(
+			set -e
+			"$@" "$model"
+		)
+		status=$?
+		set -e
+		stop_tracked_processes
+		if ((status != 0)); then
+			echo "# ^^^ $model: FAILED" >&2
+			failed+=("$model")
+		fi
+	done
+	if ((${#failed[@]} > 0)); then
+		echo "# failed for: ${failed[*]}" >&2
+		return 1
+	fi
 }
