@@ -71,6 +71,15 @@ test:
 	@$(MAKE) --no-print-directory all
 	bats --print-output-on-failure tests/
 
+# The comparison: every model through every workload, charts and a summary
+# in results/<UTC time>-<host>/ (bench/run.sh says how). BENCH=quick for a
+# one-minute run, BENCH=full for the long one; PIN=0 leaves CPUs unpinned.
+.PHONY: bench
+bench:
+	@tests/ensure-packages gnuplot-nox gcc make
+	@$(MAKE) --no-print-directory all
+	NO_BUILD=1 bench/run.sh
+
 deps:
 	@tests/ensure-packages $(ALL_PACKAGES)
 

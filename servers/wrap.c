@@ -11,6 +11,8 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -478,12 +480,32 @@ int server_listen(const struct server_model *model, const struct server_options 
 	return listenfd;
 }
 
+/* True when a connection is waiting to be accepted: poll needs no new fd. */
+static bool connection_waiting(int listenfd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = listenfd, .events = POLLIN };
+
+	return poll(&pfd, 1, timeout_ms) == 1 && (pfd.revents & POLLIN);
+}
+
+/* An echo must leave at once. With Nagle's algorithm a reply's short tail
+ * waits for the ACK of what went before it, and the client delays that ACK
+ * by up to 40 ms: any message larger than one write would stall. */
+static void set_nodelay(int fd)
+{
+	int on = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
 int accept_conn(int listenfd)
 {
 	struct sockaddr_storage peer;
 	socklen_t peer_len = sizeof peer;
 	int fd = accept4(listenfd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC);
 
+	if (fd >= 0)
+		set_nodelay(fd);
 	if (fd >= 0 && trace_enabled) {
 		char peer_text[INET6_ADDRSTRLEN + 16];
 
@@ -492,8 +514,16 @@ int accept_conn(int listenfd)
 	}
 	if (fd >= 0 || (errno != EMFILE && errno != ENFILE) || spare_fd < 0)
 		return fd;
-	/* Out of descriptors: free the spare, take the pending connection with
-	 * it, close that at once, and take the spare back. */
+	/* Out of descriptors. accept(2) says so before it looks for a
+	 * connection: with none waiting there is nothing to shed, and a blocking
+	 * accept on the spare's slot would hold it until the next client came
+	 * (and then shed that one, even with descriptors free again). */
+	if (!connection_waiting(listenfd, 0)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	/* Free the spare, take the pending connection with it, close that at
+	 * once, and take the spare back. */
 	close(spare_fd);
 	fd = accept(listenfd, NULL, NULL);
 	if (fd >= 0)
@@ -510,6 +540,12 @@ int accept_until_stop(int listenfd)
 
 		if (fd >= 0)
 			return fd;
+		/* Out of descriptors, no client waiting: sleep until one comes
+		 * (a signal or a stop ends the wait too), then try again. */
+		if (errno == EAGAIN) {
+			connection_waiting(listenfd, -1);
+			continue;
+		}
 		/* EINTR: a signal; EMFILE: shed; ECONNABORTED: the client gave up. */
 		if (errno != EINTR && errno != EMFILE && errno != ECONNABORTED && !stop_requested)
 			err_ret("accept");

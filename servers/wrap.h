@@ -120,11 +120,13 @@ int tcp_listen(const char *host, const char *port, int *gai_error);
  * down). Traced as "accept" with the peer's address. Out of descriptors
  * (EMFILE/ENFILE), it accepts the pending connection on a spare descriptor
  * and closes it at once: the connection is shed, and a level-triggered
- * listener does not stay readable and spin. */
+ * listener does not stay readable and spin. Out of descriptors with no
+ * connection waiting, it does nothing and fails with EAGAIN. */
 int accept_conn(int listenfd);
 
 /* For the blocking accept loops: waits for the next connection, retrying
- * EINTR and shed connections. Returns its fd, or -1 once a stop is requested. */
+ * EINTR and shed connections (out of descriptors, it sleeps in poll until a
+ * client comes). Returns its fd, or -1 once a stop is requested. */
 int accept_until_stop(int listenfd);
 
 /* How many connections an event loop accepts each time the listener is

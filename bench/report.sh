@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/report.sh - the charts and the summary of one bench run.
+#
+#   bench/report.sh RUN_DIR        e.g. bench/report.sh results/latest
+#
+# Reads RUN_DIR/raw.csv (one row per model x workload x point x repeat, as
+# bench/run.sh writes it) and RUN_DIR/env.txt, and writes into RUN_DIR:
+#   agg.csv        median, min and max of every metric per model and point
+#   data/          what gnuplot reads (bench/chartdata.awk)
+#   CHART.png/svg  the charts (bench/charts.gp), for the workloads that ran
+#   README.md      the summary: the charts, a table per chart, the gaps
+# It can be rerun on an old run, for instance after changing a chart.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+MODELS_ALL="blocking fork thread pool select poll epoll-lt epoll-et"
+
+die() {
+	echo "report.sh: $*" >&2
+	exit 1
+}
+
+[[ $# -eq 1 ]] || die "usage: bench/report.sh RUN_DIR"
+run_dir=$1
+[[ -f "$run_dir/raw.csv" ]] || die "$run_dir/raw.csv: no such file"
+command -v gnuplot >/dev/null 2>&1 ||
+	die "gnuplot is not installed: run 'tests/ensure-packages gnuplot-nox' (as root) or 'apt-get install gnuplot-nox'"
+
+# env_get KEY: the value of "KEY: value" in env.txt, or empty.
+env_get() {
+	[[ -f "$run_dir/env.txt" ]] || return 0
+	awk -v k="$1" 'index($0, k ": ") == 1 { print substr($0, length(k) + 3); exit }' "$run_dir/env.txt"
+}
+
+awk -f "$BENCH_DIR/aggregate.awk" "$run_dir/raw.csv" >"$run_dir/agg.csv.tmp"
+mv "$run_dir/agg.csv.tmp" "$run_dir/agg.csv"
+
+run_id=$(env_get run)
+[[ -n "$run_id" ]] || run_id=$(basename "$(cd "$run_dir" && pwd -P)")
+cpu=$(env_get cpu_model)
+cores=$(env_get cores)
+kernel=$(env_get kernel)
+compiler=$(env_get compiler)
+cflags=$(env_get optimisation)
+git_rev=$(env_get git)
+profile=$(env_get profile)
+repeats=$(env_get repeats)
+warmup=$(env_get warmup_s)
+duration=$(env_get duration_s)
+pinning=$(env_get pinning)
+
+machine="${cpu:-unknown CPU}, ${cores:-?} cores, Linux ${kernel:-?}"
+footer1="$machine · ${compiler:-cc} ${cflags} · ${pinning:-pinning unknown}"
+footer2="median of ${repeats:-?} (bars: min–max), warm-up ${warmup:-?} s, ${duration:-?} s measured"
+footer2="$footer2 · profile ${profile:-?} · run $run_id"
+[[ -z "$git_rev" ]] || footer2="$footer2 · git $git_rev"
+
+# gp_string TEXT: TEXT as a gnuplot double-quoted string.
+gp_string() {
+	local t=${1//\\/\\\\}
+	t=${t//\"/\\\"}
+	printf '"%s"' "$t"
+}
+
+mkdir -p "$run_dir/data"
+{
+	echo "footer1 = $(gp_string "$footer1")"
+	echo "footer2 = $(gp_string "$footer2")"
+} >"$run_dir/data/common.gp"
+
+# name workload metric scale xmode
+charts="throughput closed msgs_per_s 1 count
+latency closed lat_p99_us 1 count
+cpu closed server_us_per_msg 1 count
+memory closed server_rss_kib 1024 count
+idle idle msgs_per_s 1 idle
+churn churn conns_per_s 1 count
+open open - 1 spectrum
+size size mib_per_s 1 bytes"
+
+drawn=()
+while read -r name workload metric scale xmode; do
+	rm -f "$run_dir/$name.png" "$run_dir/$name.svg"
+	awk -v workload="$workload" -v metric="$metric" -v scale="$scale" -v xmode="$xmode" \
+		-v models="$MODELS_ALL" -v dat="$run_dir/data/$name.dat" -v inc="$run_dir/data/$name.gp" \
+		-f "$BENCH_DIR/chartdata.awk" "$run_dir/agg.csv"
+	npoints=$(awk '$1 == "npoints" { print $3 }' "$run_dir/data/$name.gp")
+	[[ "${npoints:-0}" -gt 0 ]] || continue
+	for fmt in png svg; do
+		if ! gnuplot -e "rundir='$run_dir'; chart='$name'; fmt='$fmt'" "$BENCH_DIR/charts.gp" \
+			2>"$run_dir/data/$name.$fmt.log"; then
+			cat "$run_dir/data/$name.$fmt.log" >&2
+			die "gnuplot failed on the $name chart ($fmt)"
+		fi
+		# gnuplot warns about the NaN row of a model that never ran: not news.
+		grep -v -e 'no valid points' -e '^ *$' -e '^ *\^' -e '^ *"' "$run_dir/data/$name.$fmt.log" >&2 || true
+	done
+	drawn+=("$name")
+done <<<"$charts"
+
+setup="Profile \`${profile:-?}\`: ${repeats:-?} repeat(s) of every point, the models interleaved;"
+setup="$setup each point a fresh server, ${warmup:-?} s of warm-up, then ${duration:-?} s measured."
+setup="$setup ${pinning:-}. Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?}."
+
+awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="$MODELS_ALL" \
+	-v drawn="${drawn[*]}" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv" >"$run_dir/README.md.tmp"
+mv "$run_dir/README.md.tmp" "$run_dir/README.md"
+echo "report: $run_dir/README.md, ${#drawn[@]} charts" >&2
