@@ -63,7 +63,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(WRAP_OBJ)
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 
-TEST_PACKAGES := gcc make bats bats-support bats-assert
+TEST_PACKAGES := gcc make bats bats-support bats-assert jq gnuplot-nox
 ALL_PACKAGES := $(TEST_PACKAGES) gnuplot-nox shellcheck clang-format strace
 
 test:

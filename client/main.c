@@ -1,0 +1,424 @@
+/*
+ * main.c - bin/loadgen: drives an echo server and measures it.
+ *
+ * The load generator of the suite: -t worker threads (worker.c), each with
+ * its own epoll loop over its share of the -c connections, send messages
+ * whose bytes derive from the seed, the connection and the sequence number
+ * (payload.c), check every echoed byte, and time every echo into a
+ * histogram (histogram.c). This file is the conductor:
+ *
+ *   1. check the options (options.c) and the limits: descriptors, ports;
+ *   2. start the workers; they open the idle connections, then the active
+ *      ones, at a bounded rate; wait until every one has been tried;
+ *   3. start the clock: warm-up (-W), measured time (-d), then up to
+ *      DRAIN_TIMEOUT_NS for the echoes still in flight;
+ *   4. sample the process's CPU time at the two ends of the measured time,
+ *      show a progress line on a terminal, and stop early on SIGINT/SIGTERM;
+ *   5. merge what the workers measured and print it (report.c).
+ *
+ * Left out on purpose: TLS, other protocols than echo, several server
+ * addresses, and coordination of several client machines.
+ */
+#include "options.h"
+#include "report.h"
+#include "worker.h"
+
+#include "wrap.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+/* Descriptors besides the connections: stdio, the signalfd, two
+ * eventfds, and room for what libc opens (resolver, locale). */
+#define SPARE_FDS            16
+#define PROGRESS_INTERVAL_NS 1000000000ll
+
+/* ---- before the run -------------------------------------------------------- */
+
+/* Reads "lo hi" from /proc/sys/net/ipv4/ip_local_port_range; false if unreadable. */
+static bool local_port_range(long *low, long *high)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	bool ok;
+
+	if (f == NULL)
+		return false;
+	ok = fscanf(f, "%ld %ld", low, high) == 2;
+	fclose(f);
+	return ok;
+}
+
+/* Every connection costs a descriptor and, to one server address, a local
+ * port of its own. Say so plainly now, rather than fail with EMFILE or
+ * EADDRNOTAVAIL in the middle of a run. */
+static void check_limits(const struct options *opts)
+{
+	long conns = opts->connections + opts->idle;
+	long needed_fds = conns + opts->threads + SPARE_FDS;
+	long fd_limit = raise_fd_limit(), low, high;
+
+	if (fd_limit < 0)
+		err_sys("cannot read or raise the descriptor limit");
+	if (needed_fds > fd_limit)
+		err_quit("%ld connections need about %ld descriptors, but the limit is %ld "
+		         "(already raised to the hard limit); raise the hard limit "
+		         "(ulimit -Hn, limits.conf, LimitNOFILE=) or use fewer connections",
+		         conns, needed_fds, fd_limit);
+	if (local_port_range(&low, &high) && conns > high - low + 1)
+		err_quit("%ld connections to one server address need %ld local ports, but "
+		         "net.ipv4.ip_local_port_range (%ld-%ld) has %ld; widen it "
+		         "(sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\") or use "
+		         "fewer connections",
+		         conns, conns, low, high, high - low + 1);
+}
+
+static bool target_is_loopback(const struct options *opts)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)&opts->addr;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&opts->addr;
+
+	if (opts->addr.ss_family == AF_INET)
+		return (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+	return opts->addr.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+}
+
+/* Notes on stderr about what the options turned into. */
+static void print_notes(const struct options *opts)
+{
+	FILE *f;
+	int tw_reuse = 0;
+
+	if (opts->quiet)
+		return;
+	if (opts->threads_clamped)
+		err_msg("note: -t lowered to %ld, one thread per connection at most",
+		        opts->threads);
+	if (!opts->churn)
+		return;
+	/* The side that closes first keeps the port in TIME_WAIT for 60 s.
+	 * Here it is the client; tcp_tw_reuse (2: on loopback only) lets a
+	 * new connect take such a port after 1 s. */
+	f = fopen("/proc/sys/net/ipv4/tcp_tw_reuse", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%d", &tw_reuse) != 1)
+			tw_reuse = 0;
+		fclose(f);
+	}
+	if (tw_reuse == 0 || (tw_reuse == 2 && !target_is_loopback(opts)))
+		err_msg("note: net.ipv4.tcp_tw_reuse is off for this address: each closed "
+		        "connection holds its local port for 60 s, so churn stalls once the "
+		        "local port range is used up");
+}
+
+/* Stop signals are blocked in every thread (the workers inherit the mask)
+ * and read from a signalfd, so main waits for a signal, a worker and a
+ * deadline in a single ppoll(2), with no asynchronous handler at all. */
+static int signals_open(void)
+{
+	struct sigaction ignore = { .sa_handler = SIG_IGN };
+	sigset_t stop;
+	int fd;
+
+	sigemptyset(&ignore.sa_mask);
+	if (sigaction(SIGPIPE, &ignore, NULL) < 0)
+		err_sys("sigaction SIGPIPE");
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &stop, NULL) < 0)
+		err_sys("sigprocmask");
+	fd = signalfd(-1, &stop, SFD_CLOEXEC);
+	if (fd < 0)
+		err_sys("signalfd");
+	return fd;
+}
+
+/* After the first stop signal, a second one ends the program at once,
+ * the default way: the user has asked twice. */
+static void signals_restore(void)
+{
+	sigset_t stop;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
+}
+
+static void run_init(struct run *run, const struct options *opts)
+{
+	*run = (struct run){ .opts = opts };
+	pthread_mutex_init(&run->lock, NULL);
+	pthread_cond_init(&run->started_cond, NULL);
+	atomic_init(&run->stop, false);
+	run->stop_fd = eventfd(0, EFD_CLOEXEC);
+	run->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (run->stop_fd < 0 || run->notify_fd < 0)
+		err_sys("eventfd");
+}
+
+static void run_destroy(struct run *run)
+{
+	close(run->stop_fd);
+	close(run->notify_fd);
+	pthread_cond_destroy(&run->started_cond);
+	pthread_mutex_destroy(&run->lock);
+}
+
+/* ---- during the run --------------------------------------------------------- */
+
+struct supervisor {
+	struct run *run;
+	struct worker **workers;
+	long threads;
+	int signal_fd;
+	int signo;               /* the stop signal received, or 0 */
+	bool progress;           /* a live line on stderr */
+	bool measuring;          /* the measured time has begun */
+	bool measured;           /* ... and ended, or was cut short */
+	int64_t measured_end_ns; /* measure_end_ns, or when a stop signal cut it short */
+	int64_t stopped_ns;      /* when a stop signal came */
+	/* Process CPU time, and the wall-clock time it was read at, when the
+	 * measured time began and when it ended: main wakes a little late. */
+	int64_t cpu_start_ns, cpu_start_wall_ns;
+	int64_t cpu_end_ns, cpu_end_wall_ns;
+	int64_t next_progress_ns;
+	uint64_t last_echoes; /* for the progress line's rate */
+};
+
+static int64_t cpu_now_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static long run_count(struct run *run, const long *counter)
+{
+	long value;
+
+	Pthread_mutex_lock(&run->lock);
+	value = *counter;
+	Pthread_mutex_unlock(&run->lock);
+	return value;
+}
+
+/* Waits until deadline_ns (INT64_MAX: no deadline) for a worker's notice or
+ * a stop signal. Returns true when a stop signal came. */
+static bool supervisor_wait(struct supervisor *s, int64_t deadline_ns)
+{
+	struct pollfd fds[2] = { { .fd = s->signal_fd, .events = POLLIN },
+		                 { .fd = s->run->notify_fd, .events = POLLIN } };
+	int64_t wait_ns = deadline_ns - clock_now_ns();
+	struct timespec timeout = { 0, 0 };
+	struct signalfd_siginfo info;
+	uint64_t notices;
+
+	if (wait_ns > 0) {
+		timeout.tv_sec = wait_ns / 1000000000;
+		timeout.tv_nsec = wait_ns % 1000000000;
+	}
+	if (ppoll(fds, 2, deadline_ns == INT64_MAX ? NULL : &timeout, NULL) < 0 && errno != EINTR)
+		err_sys("ppoll");
+	if (fds[1].revents & POLLIN)
+		(void)!read(s->run->notify_fd, &notices, sizeof notices);
+	if ((fds[0].revents & POLLIN) && read(s->signal_fd, &info, sizeof info) == sizeof info) {
+		s->signo = (int)info.ssi_signo;
+		return true;
+	}
+	return false;
+}
+
+/* Tells every worker to finish now: the flag, the eventfd that wakes their
+ * epoll, and the condition a worker waiting to start sleeps on. */
+static void supervisor_stop_all(struct supervisor *s)
+{
+	uint64_t one = 1;
+
+	atomic_store(&s->run->stop, true);
+	(void)!write(s->run->stop_fd, &one, sizeof one);
+	Pthread_mutex_lock(&s->run->lock);
+	pthread_cond_broadcast(&s->run->started_cond);
+	Pthread_mutex_unlock(&s->run->lock);
+	signals_restore();
+}
+
+static void supervisor_start_clock(struct supervisor *s)
+{
+	struct run *run = s->run;
+	const struct options *opts = run->opts;
+
+	Pthread_mutex_lock(&run->lock);
+	run->start_ns = clock_now_ns();
+	run->measure_start_ns = run->start_ns + (int64_t)opts->warmup_ns;
+	run->measure_end_ns = run->measure_start_ns + (int64_t)opts->duration_ns;
+	run->drain_end_ns = run->measure_end_ns + DRAIN_TIMEOUT_NS;
+	run->started = true;
+	pthread_cond_broadcast(&run->started_cond);
+	Pthread_mutex_unlock(&run->lock);
+	s->next_progress_ns = run->start_ns + PROGRESS_INTERVAL_NS;
+}
+
+/* Samples the CPU clock when the measured time begins and ends. */
+static void supervisor_mark(struct supervisor *s, int64_t now_ns)
+{
+	if (!s->measuring && now_ns >= s->run->measure_start_ns) {
+		s->cpu_start_ns = cpu_now_ns();
+		s->cpu_start_wall_ns = now_ns;
+		s->measuring = true;
+	}
+	if (s->measuring && !s->measured && now_ns >= s->run->measure_end_ns) {
+		s->cpu_end_ns = cpu_now_ns();
+		s->cpu_end_wall_ns = now_ns;
+		s->measured_end_ns = s->run->measure_end_ns;
+		s->measured = true;
+	}
+}
+
+/* An interruption ends the measured time where it is. */
+static void supervisor_cut_short(struct supervisor *s)
+{
+	s->stopped_ns = clock_now_ns();
+	if (s->measuring && !s->measured) {
+		s->cpu_end_ns = cpu_now_ns();
+		s->cpu_end_wall_ns = s->measured_end_ns = s->stopped_ns;
+		s->measured = true;
+	}
+	supervisor_stop_all(s);
+}
+
+static void supervisor_progress(struct supervisor *s, int64_t now_ns)
+{
+	const struct run *run = s->run;
+	uint64_t echoes = 0, errors = 0;
+	const char *phase = !s->measuring ? "warm-up" : !s->measured ? "measuring" : "draining";
+
+	for (long i = 0; i < s->threads; i++) {
+		echoes += worker_progress_echoes(s->workers[i]);
+		errors += worker_progress_errors(s->workers[i]);
+	}
+	fprintf(stderr, "\r%s: %5.1f s %-9s %10.0f msgs/s  %" PRIu64 " errors\033[K", prog_name,
+	        (double)(now_ns - run->start_ns) / 1e9, phase,
+	        (double)(echoes - s->last_echoes) * 1e9 / PROGRESS_INTERVAL_NS, errors);
+	s->last_echoes = echoes;
+	s->next_progress_ns += PROGRESS_INTERVAL_NS;
+}
+
+static int64_t supervisor_next_deadline(const struct supervisor *s)
+{
+	int64_t next_ns = s->progress ? s->next_progress_ns : INT64_MAX;
+
+	if (!s->measuring && s->run->measure_start_ns < next_ns)
+		next_ns = s->run->measure_start_ns;
+	if (!s->measured && s->run->measure_end_ns < next_ns)
+		next_ns = s->run->measure_end_ns;
+	return next_ns;
+}
+
+/* The whole run, from the workers' first connect to their last echo. */
+static void supervise(struct supervisor *s)
+{
+	while (run_count(s->run, &s->run->ready_workers) < s->threads)
+		if (supervisor_wait(s, INT64_MAX)) {
+			supervisor_cut_short(s);
+			return;
+		}
+	supervisor_start_clock(s);
+	while (run_count(s->run, &s->run->done_workers) < s->threads) {
+		int64_t now_ns = clock_now_ns();
+
+		supervisor_mark(s, now_ns);
+		if (s->progress && now_ns >= s->next_progress_ns)
+			supervisor_progress(s, now_ns);
+		if (supervisor_wait(s, supervisor_next_deadline(s))) {
+			supervisor_cut_short(s);
+			return;
+		}
+	}
+	supervisor_mark(s, clock_now_ns());
+}
+
+/* ---- after the run ------------------------------------------------------------ */
+
+static int exit_status(const struct report *r)
+{
+	if (r->signo != 0)
+		return 128 + r->signo;
+	for (int kind = 0; kind < ERROR_KINDS; kind++)
+		if (r->stats->errors[kind] > 0)
+			return 1;
+	return r->complete ? 0 : 1;
+}
+
+static void build_report(const struct supervisor *s, const struct worker_stats *stats,
+                         struct report *r)
+{
+	const struct run *run = s->run;
+
+	*r = (struct report){ .opts = run->opts, .stats = stats, .signo = s->signo };
+	if (run->started) {
+		int64_t warmup_end_ns = s->measuring ? run->measure_start_ns : s->stopped_ns;
+
+		r->warmup_s = (double)(warmup_end_ns - run->start_ns) / 1e9;
+	}
+	if (s->measuring) {
+		r->duration_s = (double)(s->measured_end_ns - run->measure_start_ns) / 1e9;
+		r->cpu_s = (double)(s->cpu_end_ns - s->cpu_start_ns) / 1e9;
+		r->cpu_window_s = (double)(s->cpu_end_wall_ns - s->cpu_start_wall_ns) / 1e9;
+	}
+	r->complete = s->signo == 0 && stats->down == 0 && stats->errors[ERROR_TIMEOUT] == 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	struct run run;
+	struct supervisor s = { 0 };
+	struct worker_stats total;
+	struct report report;
+	int status;
+
+	options_parse(argc, argv, &opts);
+	check_limits(&opts);
+	print_notes(&opts);
+	s.signal_fd = signals_open();
+	run_init(&run, &opts);
+	s.run = &run;
+	s.threads = opts.threads;
+	s.progress = !opts.quiet && isatty(STDERR_FILENO);
+	s.workers = Calloc((size_t)opts.threads, sizeof *s.workers);
+	for (long i = 0; i < opts.threads; i++)
+		s.workers[i] = worker_start(&run, i);
+
+	supervise(&s);
+
+	stats_init(&total);
+	for (long i = 0; i < opts.threads; i++)
+		stats_merge(&total, worker_join(s.workers[i]));
+	if (s.progress)
+		fputs("\r\033[K", stderr);
+	build_report(&s, &total, &report);
+	report_print(&report, stdout);
+	if (opts.format != FORMAT_HUMAN && !opts.quiet)
+		report_print_error_details(&report, stderr);
+	status = exit_status(&report);
+
+	for (long i = 0; i < opts.threads; i++)
+		worker_free(s.workers[i]);
+	free(s.workers);
+	stats_destroy(&total);
+	run_destroy(&run);
+	close(s.signal_fd);
+	return status;
+}

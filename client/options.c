@@ -1,0 +1,388 @@
+/*
+ * options.c - parsing the load generator's options, with units.
+ *
+ * Counts take a decimal suffix (10k = 10000, 2M), sizes a binary or decimal
+ * one (4KiB = 4096, 4kB = 4000; a bare "4k" is refused as ambiguous), times a
+ * unit (500ms, 10s, 2m; a bare number is seconds). Every error names the
+ * option and exits 2, before anything has been connected.
+ */
+#include "options.h"
+
+#include "wrap.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CONNECTIONS     16
+#define DEFAULT_SIZE_BYTES      64
+#define DEFAULT_PIPELINE        1
+#define DEFAULT_THREADS         1
+#define DEFAULT_DURATION        "5s"
+#define DEFAULT_WARMUP          "1s"
+#define DEFAULT_CONNECT_TIMEOUT "2s"
+#define DEFAULT_SEED            1
+
+#define MAX_CONNECTIONS 1000000
+#define MAX_THREADS     1024
+/* The closed loop keeps one send time per message in flight. */
+#define MAX_PIPELINE   4096
+#define MAX_SIZE_BYTES (1ull << 30)
+#define MAX_TIME_NS    (1000000ull * 1000000000ull) /* 11.6 days */
+#define MAX_RATE_PER_S 1e9
+
+/* Long options without a short form get codes above any character. */
+enum {
+	OPT_CHURN = 256,
+	OPT_IDLE,
+	OPT_FORMAT,
+	OPT_SEED,
+	OPT_CONNECT_TIMEOUT,
+};
+
+struct unit {
+	const char *name;
+	double factor;
+};
+
+static const struct unit count_units[] = { { "", 1 }, { "k", 1e3 }, { "M", 1e6 }, { NULL, 0 } };
+static const struct unit size_units[] = { { "", 1 },
+	                                  { "B", 1 },
+	                                  { "KiB", 1024.0 },
+	                                  { "MiB", 1048576.0 },
+	                                  { "GiB", 1073741824.0 },
+	                                  { "kB", 1e3 },
+	                                  { "MB", 1e6 },
+	                                  { "GB", 1e9 },
+	                                  { NULL, 0 } };
+/* Factors in nanoseconds; a bare number is seconds. */
+static const struct unit time_units[] = { { "", 1e9 },  { "us", 1e3 }, { "ms", 1e6 },
+	                                  { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+	                                  { NULL, 0 } };
+
+static void options_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: %s [options]\n"
+	    "Drives an echo server with messages, checks every echoed byte, and reports\n"
+	    "throughput, latency percentiles, errors and its own CPU use.\n\n"
+	    "  -H, --host ADDR          server address (default %s; IPv6 literals work)\n"
+	    "  -p, --port N             server port (default %s)\n"
+	    "  -c, --connections N      active connections (default %d)\n"
+	    "  -d, --duration T         measured time, warm-up excluded (default %s)\n"
+	    "  -W, --warmup T           unmeasured time before it; 0 for none (default %s)\n"
+	    "  -s, --size B             message size (default %d)\n"
+	    "  -P, --pipeline N         closed loop: messages in flight per connection "
+	    "(default %d)\n"
+	    "  -r, --rate R             open loop: total messages per second, latency timed\n"
+	    "                           from each intended send time (default 0 = closed loop)\n"
+	    "  -t, --threads N          client threads, each owning a share of the\n"
+	    "                           connections (default %d; at most -c)\n"
+	    "      --churn              a new connection for every message: connect, send,\n"
+	    "                           receive, close\n"
+	    "      --idle N             N more connections, opened first and held idle\n"
+	    "                           for the whole run (default 0)\n"
+	    "      --format F           human, csv or json (default human)\n"
+	    "      --seed N             seed of the message bytes (default %d)\n"
+	    "      --connect-timeout T  give up on a connect after T (default %s)\n"
+	    "  -q, --quiet              no progress line and no notes on stderr\n"
+	    "  -h, --help               show this help and exit\n"
+	    "  -V, --version            show the version and exit\n\n"
+	    "Units: counts 10k, 2M; sizes 64, 4KiB, 1MiB, 4kB; times 500ms, 10s, 2m\n"
+	    "(a bare number is seconds).\n"
+	    "Exit status: 0 when the run completed without errors, 1 otherwise,\n"
+	    "2 on a usage error, 130 when interrupted (the partial results are printed).\n",
+	    prog_name, DEFAULT_BIND, DEFAULT_PORT, DEFAULT_CONNECTIONS, DEFAULT_DURATION,
+	    DEFAULT_WARMUP, DEFAULT_SIZE_BYTES, DEFAULT_PIPELINE, DEFAULT_THREADS, DEFAULT_SEED,
+	    DEFAULT_CONNECT_TIMEOUT);
+}
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void usage_error(const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	err_msg("%s", message);
+	options_usage(stderr);
+	exit(2);
+}
+
+/* Splits "2.5k" into 2.5 and "k". Only plain decimals: no sign, exponent,
+ * hex, "inf" or leading space, which strtod alone would let through. */
+static bool split_number(const char *text, double *number, const char **unit)
+{
+	size_t digits = strspn(text, "0123456789."), dots = 0;
+	char copy[64];
+
+	for (size_t i = 0; i < digits; i++)
+		dots += text[i] == '.';
+	if (digits == dots || dots > 1 || digits >= sizeof copy)
+		return false;
+	memcpy(copy, text, digits);
+	copy[digits] = '\0';
+	*number = strtod(copy, NULL);
+	*unit = text + digits;
+	return true;
+}
+
+/* Parses text with one of units; exits 2 naming option on any error. */
+static double parse_with_unit(const char *option, const char *text, const struct unit *units,
+                              const char *kind, const char *unit_list)
+{
+	const char *unit;
+	double number;
+
+	if (!split_number(text, &number, &unit))
+		usage_error("%s: '%s' is not %s", option, text, kind);
+	for (const struct unit *u = units; u->name != NULL; u++)
+		if (strcmp(unit, u->name) == 0)
+			return number * u->factor;
+	usage_error("%s: unknown unit '%s' in '%s' (use %s)", option, unit, text, unit_list);
+}
+
+static long parse_count(const char *option, const char *text, long min, long max)
+{
+	double value = parse_with_unit(option, text, count_units, "a count", "none, k or M");
+
+	if (value != floor(value))
+		usage_error("%s: '%s' is not a whole number", option, text);
+	if (value < (double)min || value > (double)max)
+		usage_error("%s: '%s' is out of range (%ld to %ld)", option, text, min, max);
+	return (long)value;
+}
+
+static uint64_t parse_size(const char *option, const char *text)
+{
+	double value = parse_with_unit(option, text, size_units, "a size",
+	                               "none, B, KiB, MiB, GiB, kB, MB or GB");
+
+	if (value != floor(value))
+		usage_error("%s: '%s' is not a whole number of bytes", option, text);
+	if (value < 1 || value > (double)MAX_SIZE_BYTES)
+		usage_error("%s: '%s' is out of range (1 B to 1 GiB)", option, text);
+	return (uint64_t)value;
+}
+
+/* A time in nanoseconds; zero only when allow_zero. */
+static uint64_t parse_time(const char *option, const char *text, bool allow_zero)
+{
+	double value_ns =
+	    parse_with_unit(option, text, time_units, "a time", "us, ms, s, m or h; none means s");
+
+	if (value_ns == 0 && allow_zero)
+		return 0;
+	if (value_ns < 1)
+		usage_error("%s: '%s' must be more than zero", option, text);
+	if (value_ns > (double)MAX_TIME_NS)
+		usage_error("%s: '%s' is too long (at most 1000000s)", option, text);
+	return (uint64_t)llround(value_ns);
+}
+
+static double parse_rate(const char *option, const char *text)
+{
+	double value = parse_with_unit(option, text, count_units, "a rate", "none, k or M");
+
+	if (value > MAX_RATE_PER_S)
+		usage_error("%s: '%s' is out of range (at most 1000M per second)", option, text);
+	return value;
+}
+
+static const char *parse_port(const char *option, const char *text)
+{
+	long port;
+
+	if (!parse_long(text, 1, 65535, &port))
+		usage_error("%s: '%s' is not a port number (1-65535)", option, text);
+	return text;
+}
+
+static uint64_t parse_seed(const char *option, const char *text)
+{
+	char *end;
+	unsigned long long value;
+
+	if (text[0] < '0' || text[0] > '9')
+		usage_error("%s: '%s' is not a whole number", option, text);
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0')
+		usage_error("%s: '%s' is not a whole number below 2^64", option, text);
+	return value;
+}
+
+static enum output_format parse_format(const char *option, const char *text)
+{
+	if (strcmp(text, "human") == 0)
+		return FORMAT_HUMAN;
+	if (strcmp(text, "csv") == 0)
+		return FORMAT_CSV;
+	if (strcmp(text, "json") == 0)
+		return FORMAT_JSON;
+	usage_error("%s: unknown format '%s' (use human, csv or json)", option, text);
+}
+
+/* Resolves host:port once, now, so a bad host is a usage error (exit 2). */
+static void resolve_target(struct options *opts)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res;
+	int rc = getaddrinfo(opts->host, opts->port, &hints, &res);
+
+	if (rc != 0)
+		usage_error("-H/--host: '%s' is not an address: %s", opts->host, gai_strerror(rc));
+	memcpy(&opts->addr, res->ai_addr, res->ai_addrlen);
+	opts->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+}
+
+/* Combinations that cannot mean what the user wrote. */
+static void check_combinations(struct options *opts, bool pipeline_given)
+{
+	if (pipeline_given && opts->pipeline > 1 && opts->churn)
+		usage_error("-P/--pipeline: --churn sends one message per connection");
+	if (pipeline_given && opts->pipeline > 1 && opts->rate_per_s > 0)
+		usage_error("-P/--pipeline: the open loop (-r) does not limit messages in flight");
+	if (opts->threads > opts->connections) {
+		opts->threads = opts->connections;
+		opts->threads_clamped = true;
+	}
+}
+
+static void options_defaults(struct options *opts)
+{
+	*opts = (struct options){
+		.host = DEFAULT_BIND,
+		.port = DEFAULT_PORT,
+		.connections = DEFAULT_CONNECTIONS,
+		.threads = DEFAULT_THREADS,
+		.pipeline = DEFAULT_PIPELINE,
+		.size_bytes = DEFAULT_SIZE_BYTES,
+		.duration_ns = parse_time("-d", DEFAULT_DURATION, false),
+		.warmup_ns = parse_time("-W", DEFAULT_WARMUP, true),
+		.connect_timeout_ns =
+		    parse_time("--connect-timeout", DEFAULT_CONNECT_TIMEOUT, false),
+		.seed = DEFAULT_SEED,
+		.format = FORMAT_HUMAN,
+	};
+}
+
+/* getopt_long reports an unknown option as '?', a missing value as ':'. */
+static void unknown_option(int c, char **argv)
+{
+	if (c == ':')
+		usage_error("option '%s' needs a value", argv[optind - 1]);
+	if (optopt != 0)
+		usage_error("unknown option '-%c'", optopt);
+	usage_error("unknown option '%s'", argv[optind - 1]);
+}
+
+void options_parse(int argc, char **argv, struct options *opts)
+{
+	static const struct option longopts[] = {
+		{ "host", required_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "connections", required_argument, NULL, 'c' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "warmup", required_argument, NULL, 'W' },
+		{ "size", required_argument, NULL, 's' },
+		{ "pipeline", required_argument, NULL, 'P' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "churn", no_argument, NULL, OPT_CHURN },
+		{ "idle", required_argument, NULL, OPT_IDLE },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool pipeline_given = false;
+	int c;
+
+	err_init(argv[0]);
+	options_defaults(opts);
+	opterr = 0; /* we print our own messages, then the usage */
+	while ((c = getopt_long(argc, argv, ":H:p:c:d:W:s:P:r:t:qhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			opts->host = optarg;
+			break;
+		case 'p':
+			opts->port = parse_port("-p/--port", optarg);
+			break;
+		case 'c':
+			opts->connections =
+			    parse_count("-c/--connections", optarg, 1, MAX_CONNECTIONS);
+			break;
+		case 'd':
+			opts->duration_ns = parse_time("-d/--duration", optarg, false);
+			break;
+		case 'W':
+			opts->warmup_ns = parse_time("-W/--warmup", optarg, true);
+			break;
+		case 's':
+			opts->size_bytes = parse_size("-s/--size", optarg);
+			break;
+		case 'P':
+			opts->pipeline = parse_count("-P/--pipeline", optarg, 1, MAX_PIPELINE);
+			pipeline_given = true;
+			break;
+		case 'r':
+			opts->rate_per_s = parse_rate("-r/--rate", optarg);
+			break;
+		case 't':
+			opts->threads = parse_count("-t/--threads", optarg, 1, MAX_THREADS);
+			break;
+		case OPT_CHURN:
+			opts->churn = true;
+			break;
+		case OPT_IDLE:
+			opts->idle = parse_count("--idle", optarg, 0, MAX_CONNECTIONS);
+			break;
+		case OPT_FORMAT:
+			opts->format = parse_format("--format", optarg);
+			break;
+		case OPT_SEED:
+			opts->seed = parse_seed("--seed", optarg);
+			break;
+		case OPT_CONNECT_TIMEOUT:
+			opts->connect_timeout_ns = parse_time("--connect-timeout", optarg, false);
+			break;
+		case 'q':
+			opts->quiet = true;
+			break;
+		case 'h':
+			options_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("%s %s\n", prog_name, SUITE_VERSION);
+			exit(0);
+		default:
+			unknown_option(c, argv);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+	check_combinations(opts, pipeline_given);
+	resolve_target(opts);
+}
+
+const char *options_mode(const struct options *opts)
+{
+	if (opts->churn)
+		return "churn";
+	return opts->rate_per_s > 0 ? "open" : "closed";
+}

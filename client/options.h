@@ -1,0 +1,45 @@
+/*
+ * options.h - the load generator's command line, parsed and checked.
+ */
+#ifndef OPTIONS_H
+#define OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+enum output_format {
+	FORMAT_HUMAN,
+	FORMAT_CSV,
+	FORMAT_JSON,
+};
+
+struct options {
+	const char *host;
+	const char *port;
+	struct sockaddr_storage addr; /* host:port, resolved once */
+	socklen_t addr_len;
+	long connections;     /* active connections (churn: connection slots) */
+	long idle;            /* extra connections held open, never used */
+	long threads;         /* at most connections */
+	long pipeline;        /* closed loop: messages in flight per connection */
+	uint64_t size_bytes;  /* message size */
+	double rate_per_s;    /* open loop total rate; 0 = closed loop */
+	bool churn;           /* a new connection for every message */
+	uint64_t duration_ns; /* measured time */
+	uint64_t warmup_ns;   /* unmeasured time before it; may be 0 */
+	uint64_t connect_timeout_ns;
+	uint64_t seed;
+	enum output_format format;
+	bool quiet;           /* no progress line, no notes on stderr */
+	bool threads_clamped; /* -t was lowered to -c */
+};
+
+/* Parses argv into opts. -h and -V print to stdout and exit 0; a usage error
+ * prints a message naming the option, then the usage, to stderr and exits 2. */
+void options_parse(int argc, char **argv, struct options *opts);
+
+/* "closed", "open" or "churn", as in the JSON "mode" key. */
+const char *options_mode(const struct options *opts);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * report.c - printing a run's result: human, json or csv.
+ *
+ * Units: latencies are reported in microseconds with one decimal (the
+ * histogram keeps nanoseconds), rates per second of measured time, sizes in
+ * bytes, client_cpu as a fraction of one core (2.0 = two cores busy).
+ * A figure that does not exist - the latency of zero messages, a rate over
+ * zero seconds - is null in JSON and an empty cell in CSV, never a zero.
+ */
+#include "report.h"
+
+#include "wrap.h"
+
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#define MAX_FIELDS 64 /* report_fields adds 40 */
+
+static const char *const error_names[ERROR_KINDS] = { "connect", "mismatch", "reset", "timeout" };
+
+enum field_type {
+	FIELD_TEXT,
+	FIELD_COUNT,
+	FIELD_REAL,
+	FIELD_BOOL,
+	FIELD_NULL,
+};
+
+struct field {
+	const char *group; /* the JSON object it is in (NULL: top level); CSV prefix */
+	const char *name;
+	enum field_type type;
+	const char *text;
+	uint64_t count;
+	double real;
+	int decimals; /* FIELD_REAL: digits after the point, -1 for up to 10 significant */
+	bool flag;
+};
+
+struct field_list {
+	struct field items[MAX_FIELDS];
+	size_t count;
+	const char *group; /* applied to the fields added */
+};
+
+static struct field *field_add(struct field_list *list, const char *name, enum field_type type)
+{
+	struct field *f = &list->items[list->count++];
+
+	*f = (struct field){ .group = list->group, .name = name, .type = type };
+	return f;
+}
+
+static void field_text(struct field_list *list, const char *name, const char *text)
+{
+	field_add(list, name, FIELD_TEXT)->text = text;
+}
+
+static void field_count(struct field_list *list, const char *name, uint64_t count)
+{
+	field_add(list, name, FIELD_COUNT)->count = count;
+}
+
+/* A real number, or null when it does not exist. */
+static void field_real(struct field_list *list, const char *name, bool exists, double real,
+                       int decimals)
+{
+	struct field *f = field_add(list, name, exists ? FIELD_REAL : FIELD_NULL);
+
+	f->real = real;
+	f->decimals = decimals;
+}
+
+static void field_bool(struct field_list *list, const char *name, bool flag)
+{
+	field_add(list, name, FIELD_BOOL)->flag = flag;
+}
+
+static double ns_to_us(double ns)
+{
+	return ns / 1000.0;
+}
+
+/* min, p50, p90, p99, p999, max, mean in microseconds (the contract's
+ * order), with p9999 (p99.99) beside p999 for the tail charts. */
+static void field_latency(struct field_list *list, const char *group, const struct histogram *h)
+{
+	static const struct {
+		const char *name;
+		double percent;
+	} percentiles[] = {
+		{ "p50", 50 }, { "p90", 90 }, { "p99", 99 }, { "p999", 99.9 }, { "p9999", 99.99 },
+	};
+	bool exists = h->count > 0;
+
+	list->group = group;
+	field_real(list, "min", exists, ns_to_us((double)h->min_ns), 1);
+	for (size_t i = 0; i < sizeof percentiles / sizeof percentiles[0]; i++)
+		field_real(list, percentiles[i].name, exists,
+		           ns_to_us((double)histogram_percentile_ns(h, percentiles[i].percent)), 1);
+	field_real(list, "max", exists, ns_to_us((double)h->max_ns), 1);
+	field_real(list, "mean", exists, ns_to_us(histogram_mean_ns(h)), 1);
+	list->group = NULL;
+}
+
+static void report_fields(const struct report *r, struct field_list *list)
+{
+	const struct options *opts = r->opts;
+	const struct worker_stats *stats = r->stats;
+	uint64_t bytes = stats->messages * opts->size_bytes;
+	bool timed = r->duration_s > 0;
+
+	list->count = 0;
+	list->group = NULL;
+	field_text(list, "mode", options_mode(opts));
+	field_count(list, "connections", (uint64_t)opts->connections);
+	field_count(list, "idle", (uint64_t)opts->idle);
+	field_count(list, "threads", (uint64_t)opts->threads);
+	field_count(list, "size", opts->size_bytes);
+	field_count(list, "pipeline", (uint64_t)opts->pipeline);
+	field_real(list, "rate", true, opts->rate_per_s, -1);
+	field_real(list, "duration_s", true, r->duration_s, 3);
+	field_count(list, "messages", stats->messages);
+	field_count(list, "bytes", bytes);
+	field_real(list, "msgs_per_s", timed, (double)stats->messages / r->duration_s, 1);
+	field_real(list, "mib_per_s", timed, (double)bytes / 1048576.0 / r->duration_s, 3);
+	field_latency(list, "latency_us", stats->latency);
+	list->group = "errors";
+	for (int kind = 0; kind < ERROR_KINDS; kind++)
+		field_count(list, error_names[kind], stats->errors[kind]);
+	list->group = NULL;
+	field_real(list, "client_cpu", r->cpu_window_s > 0, r->cpu_s / r->cpu_window_s, 3);
+	field_bool(list, "complete", r->complete);
+	/* Beyond the contract's keys. */
+	field_real(list, "warmup_s", true, r->warmup_s, 3);
+	field_count(list, "connects", stats->connects);
+	field_real(list, "conns_per_s", timed, (double)stats->connects / r->duration_s, 1);
+	field_latency(list, "connect_latency_us", stats->connect_latency);
+	field_count(list, "unsent", stats->unsent);
+	field_count(list, "down", stats->down);
+	field_real(list, "client_cpu_us_per_msg", stats->messages > 0,
+	           r->cpu_s * 1e6 / (double)stats->messages, 3);
+}
+
+static void field_print_value(const struct field *f, FILE *out, bool json)
+{
+	switch (f->type) {
+	case FIELD_TEXT:
+		fprintf(out, json ? "\"%s\"" : "%s", f->text);
+		break;
+	case FIELD_COUNT:
+		fprintf(out, "%" PRIu64, f->count);
+		break;
+	case FIELD_REAL:
+		if (f->decimals < 0)
+			fprintf(out, "%.10g", f->real);
+		else
+			fprintf(out, "%.*f", f->decimals, f->real);
+		break;
+	case FIELD_BOOL:
+		fputs(f->flag ? "true" : "false", out);
+		break;
+	case FIELD_NULL:
+		fputs(json ? "null" : "", out);
+		break;
+	}
+}
+
+static bool same_group(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* One line: {"mode":"closed",...,"latency_us":{"min":12.1,...},...} */
+static void report_print_json(const struct field_list *list, FILE *out)
+{
+	const char *group = NULL;
+
+	fputc('{', out);
+	for (size_t i = 0; i < list->count; i++) {
+		const struct field *f = &list->items[i];
+
+		if (!same_group(f->group, group)) {
+			if (group != NULL)
+				fputc('}', out);
+			if (i > 0)
+				fputc(',', out);
+			if (f->group != NULL)
+				fprintf(out, "\"%s\":{", f->group);
+			group = f->group;
+		} else if (i > 0) {
+			fputc(',', out);
+		}
+		fprintf(out, "\"%s\":", f->name);
+		field_print_value(f, out, true);
+	}
+	if (group != NULL)
+		fputc('}', out);
+	fputs("}\n", out);
+}
+
+/* A header of group_name columns and one row: every value is a plain
+ * number or word, so nothing needs quoting. */
+static void report_print_csv(const struct field_list *list, FILE *out)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		const struct field *f = &list->items[i];
+
+		fprintf(out, "%s%s%s%s", i ? "," : "", f->group ? f->group : "",
+		        f->group ? "_" : "", f->name);
+	}
+	fputc('\n', out);
+	for (size_t i = 0; i < list->count; i++) {
+		if (i > 0)
+			fputc(',', out);
+		field_print_value(&list->items[i], out, false);
+	}
+	fputc('\n', out);
+}
+
+/* "812.3 us", "2.45 ms", "1.20 s": three or four significant digits. */
+static const char *human_time(uint64_t ns, char *buf, size_t buf_bytes)
+{
+	if (ns < 1000000)
+		snprintf(buf, buf_bytes, "%.1f us", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, buf_bytes, "%.2f ms", (double)ns / 1e6);
+	else
+		snprintf(buf, buf_bytes, "%.2f s", (double)ns / 1e9);
+	return buf;
+}
+
+static void human_latency(const char *label, const struct histogram *h, FILE *out)
+{
+	char min[32], p50[32], p90[32], p99[32], p999[32], max[32], mean[32];
+
+	if (h->count == 0) {
+		fprintf(out, "  %-12s none measured\n", label);
+		return;
+	}
+	fprintf(out, "  %-12s p50 %s  p90 %s  p99 %s  p99.9 %s\n", label,
+	        human_time(histogram_percentile_ns(h, 50), p50, sizeof p50),
+	        human_time(histogram_percentile_ns(h, 90), p90, sizeof p90),
+	        human_time(histogram_percentile_ns(h, 99), p99, sizeof p99),
+	        human_time(histogram_percentile_ns(h, 99.9), p999, sizeof p999));
+	fprintf(out, "  %-12s min %s  mean %s  max %s\n", "",
+	        human_time(h->min_ns, min, sizeof min),
+	        human_time((uint64_t)histogram_mean_ns(h), mean, sizeof mean),
+	        human_time(h->max_ns, max, sizeof max));
+}
+
+static void human_header(const struct report *r, FILE *out)
+{
+	const struct options *opts = r->opts;
+	char target[INET6_ADDRSTRLEN + 16];
+
+	format_sockaddr((const struct sockaddr *)&opts->addr, target, sizeof target);
+	fprintf(out, "%s: %s%s loop against %s\n", prog_name, opts->churn ? "churn, " : "",
+	        opts->rate_per_s > 0 ? "open" : "closed", target);
+	fprintf(out, "  %ld connection%s", opts->connections, opts->connections == 1 ? "" : "s");
+	if (opts->idle > 0)
+		fprintf(out, " (and %ld idle)", opts->idle);
+	fprintf(out, ", %ld thread%s, %" PRIu64 " B messages", opts->threads,
+	        opts->threads == 1 ? "" : "s", opts->size_bytes);
+	if (opts->rate_per_s > 0)
+		fprintf(out, ", %.10g messages/s scheduled\n", opts->rate_per_s);
+	else if (opts->churn)
+		fprintf(out, ", one per connection\n");
+	else
+		fprintf(out, ", %ld in flight per connection\n", opts->pipeline);
+	fprintf(out, "  warm-up %.2f s, measured %.2f s\n\n", r->warmup_s, r->duration_s);
+}
+
+static void human_errors(const struct report *r, FILE *out)
+{
+	const struct worker_stats *stats = r->stats;
+	uint64_t total = 0;
+
+	for (int kind = 0; kind < ERROR_KINDS; kind++)
+		total += stats->errors[kind];
+	if (total == 0) {
+		fprintf(out, "  %-12s none\n", "errors");
+		return;
+	}
+	fprintf(out,
+	        "  %-12s connect %" PRIu64 ", mismatch %" PRIu64 ", reset %" PRIu64
+	        ", timeout %" PRIu64 "\n",
+	        "errors", stats->errors[ERROR_CONNECT], stats->errors[ERROR_MISMATCH],
+	        stats->errors[ERROR_RESET], stats->errors[ERROR_TIMEOUT]);
+	for (int kind = 0; kind < ERROR_KINDS; kind++)
+		if (stats->errors[kind] > 0)
+			fprintf(out, "  %-12s first %s: %s\n", "", error_names[kind],
+			        stats->first_error[kind]);
+}
+
+static void human_outcome(const struct report *r, FILE *out)
+{
+	const struct worker_stats *stats = r->stats;
+
+	if (r->complete) {
+		fprintf(out, "  %-12s complete\n", "run");
+		return;
+	}
+	fprintf(out, "  %-12s incomplete:", "run");
+	if (r->signo != 0)
+		fprintf(out, " interrupted by %s", strsignal(r->signo));
+	if (stats->down > 0)
+		fprintf(out, " %" PRIu64 " connection%s down at the end", stats->down,
+		        stats->down == 1 ? "" : "s");
+	if (stats->errors[ERROR_TIMEOUT] > 0)
+		fprintf(out, " %s%" PRIu64 " message%s never echoed", stats->down ? "and " : "",
+		        stats->errors[ERROR_TIMEOUT], stats->errors[ERROR_TIMEOUT] == 1 ? "" : "s");
+	fputc('\n', out);
+}
+
+static void report_print_human(const struct report *r, FILE *out)
+{
+	const struct worker_stats *stats = r->stats;
+	double duration_s = r->duration_s > 0 ? r->duration_s : 1; /* rates read 0, not NaN */
+	uint64_t bytes = stats->messages * r->opts->size_bytes;
+
+	human_header(r, out);
+	fprintf(out, "  %-12s %" PRIu64 " (%.1f msgs/s, %.2f MiB/s)\n", "messages", stats->messages,
+	        (double)stats->messages / duration_s, (double)bytes / 1048576.0 / duration_s);
+	human_latency("latency", stats->latency, out);
+	if (r->opts->churn || stats->connects > 0) {
+		fprintf(out, "  %-12s %" PRIu64 " (%.1f per s)\n", "connections", stats->connects,
+		        (double)stats->connects / duration_s);
+		human_latency("connect", stats->connect_latency, out);
+	}
+	if (stats->unsent > 0)
+		fprintf(out,
+		        "  %-12s %" PRIu64 " message%s due but not sent when the measured time "
+		        "ended\n",
+		        "backlog", stats->unsent, stats->unsent == 1 ? "" : "s");
+	human_errors(r, out);
+	fprintf(out, "  %-12s %.2f of a core", "client cpu",
+	        r->cpu_window_s > 0 ? r->cpu_s / r->cpu_window_s : 0);
+	if (stats->messages > 0)
+		fprintf(out, ", %.2f us per message", r->cpu_s * 1e6 / (double)stats->messages);
+	fputc('\n', out);
+	human_outcome(r, out);
+}
+
+void report_print(const struct report *r, FILE *out)
+{
+	struct field_list list;
+
+	if (r->opts->format == FORMAT_HUMAN) {
+		report_print_human(r, out);
+	} else {
+		report_fields(r, &list);
+		if (r->opts->format == FORMAT_JSON)
+			report_print_json(&list, out);
+		else
+			report_print_csv(&list, out);
+	}
+	fflush(out);
+}
+
+void report_print_error_details(const struct report *r, FILE *out)
+{
+	for (int kind = 0; kind < ERROR_KINDS; kind++)
+		if (r->stats->errors[kind] > 0)
+			fprintf(out, "%s: %" PRIu64 " %s error%s; the first: %s\n", prog_name,
+			        r->stats->errors[kind], error_names[kind],
+			        r->stats->errors[kind] == 1 ? "" : "s",
+			        r->stats->first_error[kind]);
+}

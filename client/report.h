@@ -1,0 +1,31 @@
+/*
+ * report.h - the result of a run, printed as a human summary, one JSON
+ * object, or a CSV header and row. JSON and CSV are written from one list
+ * of fields, so they always carry the same fields in the same order.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include "options.h"
+#include "worker.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct report {
+	const struct options *opts;
+	const struct worker_stats *stats; /* merged over every worker */
+	double warmup_s;                  /* warm-up actually run */
+	double duration_s;                /* measured time actually run */
+	double cpu_s;                     /* client CPU time (user + system) in it */
+	double cpu_window_s;              /* the wall-clock time cpu_s was taken over */
+	bool complete;
+	int signo; /* the signal that cut the run short, or 0 */
+};
+
+void report_print(const struct report *r, FILE *out);
+/* The first error of each kind, one line each, for stderr (the human
+ * summary shows them itself). */
+void report_print_error_details(const struct report *r, FILE *out);
+
+#endif

@@ -1,0 +1,376 @@
+#!/usr/bin/env bats
+# bin/loadgen against misbehaving peers (tests/tools/peer.c) and against the
+# suite's own servers. JSON is read with jq (in the Makefile's TEST_PACKAGES).
+#
+# Timing tolerances are wide on purpose: CI runners are small shared
+# machines, and these tests check that the client measures the right thing,
+# not how fast the machine is. Each tolerance says why it is what it is.
+
+load test_helper
+load loadgen_helper
+
+setup_file() {
+	command -v jq >/dev/null || {
+		echo "jq is not installed: it belongs in TEST_PACKAGES (Makefile)" >&2
+		return 1
+	}
+}
+
+teardown() {
+	stop_peer
+	stop_server
+	stop_tracked_processes
+}
+
+# ---- options -----------------------------------------------------------------
+
+@test "--help lists every option and its default" {
+	run "$LOADGEN" --help
+	assert_success
+	for opt in --host --port --connections --duration --warmup --size --pipeline --rate \
+		--threads --churn --idle --format --seed --connect-timeout --quiet --help --version; do
+		assert_output --partial -- "$opt"
+	done
+	assert_output --partial "default 16"
+	assert_output --partial "default 5s"
+	assert_output --partial "default 1s"
+	assert_output --partial "default 2s"
+}
+
+@test "-V prints the version" {
+	run "$LOADGEN" -V
+	assert_success
+	assert_output --regexp '^loadgen [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "every bad option exits 2 with a message naming the option, before connecting" {
+	local -a cases=(
+		"-c/--connections|-c 0" "-c/--connections|-c -3" "-c/--connections|-c many"
+		"-c/--connections|-c 1.5" "-d/--duration|-d 0" "-d/--duration|-d -1s"
+		"-d/--duration|-d 10parsecs" "-W/--warmup|-W -1" "-s/--size|-s 0" "-s/--size|-s 4k"
+		"-s/--size|-s 1.5B" "-s/--size|-s 4XB" "-P/--pipeline|-P 0" "-t/--threads|-t 0"
+		"-r/--rate|-r -5" "-r/--rate|-r 10q" "--idle|--idle -1" "--format|--format xml"
+		"--seed|--seed -1" "--connect-timeout|--connect-timeout 0"
+		"-p/--port|-p 0" "-p/--port|-p 70000"
+		"--bogus|--bogus" "-Z|-Z" "-c|-c" "stray|stray"
+		"-P/--pipeline|-P 2 --churn" "-P/--pipeline|-P 2 -r 100"
+	)
+	for case in "${cases[@]}"; do
+		local name=${case%%|*} args=${case#*|}
+		# shellcheck disable=SC2086 # the arguments are meant to split
+		run_loadgen $args
+		[[ "$LG_STATUS" == 2 ]] || {
+			echo "'$args': expected status 2" >&2
+			show_run >&2
+			return 1
+		}
+		[[ -z "$LG_OUT" ]] || {
+			echo "'$args': stdout should be empty" >&2
+			return 1
+		}
+		[[ "$LG_ERR" == *"$name"* ]] || {
+			echo "'$args': the message does not name $name" >&2
+			show_run >&2
+			return 1
+		}
+	done
+	# An empty host fails without asking DNS, which CI may not have.
+	run_loadgen -H ''
+	expect_status 2
+	[[ "$LG_ERR" == *"-H/--host"* ]]
+}
+
+@test "sizes, times and rates take units" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -s 4KiB -d 500ms -W 0 -r 1k --format json
+	expect_status 0
+	json_true '.size == 4096 and .rate == 1000 and .warmup_s == 0'
+	within 0.49 0.6 "$(json .duration_s)"
+}
+
+@test "more connections than descriptors are refused plainly, before connecting" {
+	start_peer echo
+	run bash -c 'ulimit -Sn 64 && ulimit -Hn 64 && exec "$0" -p "$1" -c 100 -d 1s' \
+		"$LOADGEN" "$PEER_PORT"
+	assert_failure 1
+	assert_output --partial "100 connections need"
+	assert_output --partial "descriptors"
+	stop_peer
+	[[ "$PEER_ACCEPTED" == 0 ]]
+}
+
+@test "more connections than local ports are refused plainly" {
+	local low high ports
+	read -r low high </proc/sys/net/ipv4/ip_local_port_range
+	ports=$((high - low + 1))
+	# The descriptor check comes first: it needs a hard limit above the range.
+	(ulimit -Hn $((ports + 100))) 2>/dev/null || skip "cannot raise the descriptor limit"
+	run bash -c 'ulimit -Hn $(($1 + 100)) && exec "$0" -p 9 -c 1 --idle "$1" -d 1s' \
+		"$LOADGEN" "$ports"
+	assert_failure 1
+	assert_output --partial "ip_local_port_range"
+}
+
+# ---- output formats --------------------------------------------------------------
+
+@test "the human summary is the default and shows every figure" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms
+	expect_status 0
+	for word in "closed loop" messages msgs/s latency p50 p99 p99.9 errors "client cpu" complete; do
+		[[ "$LG_OUT" == *"$word"* ]] || {
+			echo "no '$word'" >&2
+			show_run >&2
+			return 1
+		}
+	done
+}
+
+@test "JSON is one valid object with every key of the contract" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms --format json
+	expect_status 0
+	[[ $(wc -l <<<"$LG_OUT") == 1 ]]
+	json_true '(["mode", "connections", "idle", "threads", "size", "pipeline", "rate",
+		"duration_s", "messages", "bytes", "msgs_per_s", "mib_per_s", "latency_us",
+		"errors", "client_cpu", "complete"] - keys) == []'
+	json_true '(["min", "p50", "p90", "p99", "p999", "max", "mean"] - (.latency_us | keys)) == []'
+	json_true '(["connect", "mismatch", "reset", "timeout"] - (.errors | keys)) == []'
+	json_true '.mode == "closed" and .connections == 2 and .complete == true'
+	json_true '.messages > 0 and .bytes == .messages * 64 and .client_cpu > 0'
+	json_true '.latency_us.min <= .latency_us.p50 and .latency_us.p50 <= .latency_us.p99
+		and .latency_us.p99 <= .latency_us.max'
+}
+
+@test "CSV is a header and one row of the same width, with the fields of the JSON" {
+	local header row json_fields
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms --format json
+	expect_status 0
+	json_fields=$(json '[paths(type != "object") | join("_")] | join(",")')
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms --format csv
+	expect_status 0
+	[[ $(wc -l <<<"$LG_OUT") == 2 ]]
+	header=$(sed -n 1p <<<"$LG_OUT")
+	row=$(sed -n 2p <<<"$LG_OUT")
+	[[ $(awk -F, '{ print NF }' <<<"$header") == $(awk -F, '{ print NF }' <<<"$row") ]]
+	assert_equal "$header" "$json_fields"
+	[[ "$header" == *client_cpu* && "$row" == closed,2,* ]]
+}
+
+@test "progress goes to stderr only when it is a terminal" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -d 1500ms -W 0
+	expect_status 0
+	[[ "$LG_ERR" != *msgs/s* ]]
+	command -v script >/dev/null || skip "script(1) is not installed"
+	run timeout 30 script -qec "'$LOADGEN' -p $PEER_PORT -c 2 -d 1500ms -W 0 >/dev/null" /dev/null
+	assert_success
+	assert_output --partial "measuring"
+}
+
+# ---- what is measured ------------------------------------------------------------
+
+@test "a peer that answers after 50 ms: p50 is 50 ms, throughput is connections / 50 ms" {
+	start_peer delay --delay-ms 50
+	run_loadgen -p "$PEER_PORT" -c 10 -d 2s -W 300ms --format json
+	expect_status 0
+	# The peer never answers early, so no latency is below 50 ms; the
+	# 10 ms above it is room for a late timer wake-up on a loaded runner
+	# (loopback itself adds tens of microseconds).
+	within 50000 60000 "$(json .latency_us.p50)"
+	within 50000 60000 "$(json .latency_us.min)"
+	# Each connection completes one message per 50 ms: 10 / 0.05 = 200/s.
+	# Up: at most one extra message per connection at a window edge
+	# (10 in 400, 2.5%). Down: the 10 ms of slack (200 * 50 / 60 = 167)
+	# and one message per connection lost at an edge.
+	within 160 206 "$(json .msgs_per_s)"
+}
+
+@test "the pipeline keeps -P messages in flight per connection" {
+	start_peer delay --delay-ms 50
+	run_loadgen -p "$PEER_PORT" -c 2 -P 4 -d 2s -W 300ms --format json
+	expect_status 0
+	# 2 connections x 4 in flight / 50 ms = 160/s, with the tolerance above.
+	within 128 166 "$(json .msgs_per_s)"
+	within 50000 60000 "$(json .latency_us.p50)"
+}
+
+@test "open loop keeps its rate and times from the intended send time" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 4 -r 2000 -d 2s -W 300ms --format json
+	expect_status 0
+	json_true '.mode == "open" and .rate == 2000 and .unsent < 10'
+	# The schedule is exact; only messages in flight across the window
+	# edges move the count (a few in 4000).
+	within 1950 2050 "$(json .msgs_per_s)"
+}
+
+@test "a peer that pauses: the open loop shows it in p99, the closed loop sends less" {
+	# 200 ms of silence at the end of every 500 ms.
+	start_peer pause --pause-ms 200 --period-ms 500
+	run_loadgen -p "$PEER_PORT" -c 10 -r 1000 -d 2s -W 300ms --format json
+	expect_status 0
+	# 40% of the messages are due during a pause and wait up to 200 ms
+	# (100 ms on average) from their intended send time: p99 is near 200 ms,
+	# and 100 ms is far above anything an unpaused loopback echo shows.
+	within 100000 260000 "$(json .latency_us.p99)"
+	stop_peer
+	# The same pauses, and every echo 10 ms late, so the rate does not depend
+	# on the machine: unpaused, 10 connections make 10 / 10 ms = 1000/s.
+	start_peer pause --pause-ms 200 --period-ms 500 --delay-ms 10
+	run_loadgen -p "$PEER_PORT" -c 10 -d 2s -W 300ms --format json
+	expect_status 0
+	# The closed loop sends nothing while the peer is silent: about 30 of
+	# each 50 rounds per period complete, 600/s. Up to 750/s allows one
+	# extra round per connection at each end of the measured time.
+	within 400 750 "$(json .msgs_per_s)"
+	# Each pause is one slow message per connection: its max shows it.
+	within 100000 260000 "$(json .latency_us.max)"
+}
+
+@test "every echoed byte is checked: a corrupting peer gives mismatches and exit 1" {
+	start_peer corrupt --every 1000
+	run_loadgen -p "$PEER_PORT" -c 4 -d 500ms -W 100ms --format json
+	expect_status 1
+	json_true '.errors.mismatch > 0 and .errors.connect == 0 and .errors.reset == 0'
+	[[ "$LG_ERR" == *"mismatch"*"differs from what was sent"* ]]
+}
+
+@test "a peer that closes connections mid-run: resets counted, no hang, exit 1" {
+	start_peer close --after 6400
+	run_loadgen -p "$PEER_PORT" -c 4 -d 1s -W 200ms --format json
+	expect_status 1
+	json_true '.errors.reset > 0 and .errors.mismatch == 0 and .messages > 0'
+	within 1.1 3 "$LG_SECONDS"
+	[[ "$LG_ERR" == *"closed by the server"* ]]
+}
+
+@test "a peer that resets connections mid-run: resets counted, no hang, exit 1" {
+	start_peer reset --after 6400
+	run_loadgen -p "$PEER_PORT" -c 4 -d 1s -W 200ms --format json
+	expect_status 1
+	json_true '.errors.reset > 0 and .errors.mismatch == 0'
+	within 1.1 3 "$LG_SECONDS"
+	[[ "$LG_ERR" == *"reset"* ]]
+}
+
+@test "nobody listening: connect errors, no hang, exit 1" {
+	start_peer refuse
+	run_loadgen -p "$PEER_PORT" -c 4 -d 1s -W 200ms --format json
+	expect_status 1
+	json_true '.errors.connect > 0 and .messages == 0 and .complete == false and .down == 4'
+	json_true '.latency_us.p50 == null and .msgs_per_s == 0'
+	within 1.1 3 "$LG_SECONDS"
+	[[ "$LG_ERR" == *"Connection refused"* ]]
+}
+
+@test "a server that hangs: the run ends on time, incomplete, with timeouts" {
+	start_peer hang
+	run_loadgen -p "$PEER_PORT" -c 4 -d 1s -W 200ms --format json
+	expect_status 1
+	json_true '.complete == false and .errors.timeout == 4 and .messages == 0'
+	# Warm-up + duration + the 1 s given to the echoes in flight.
+	within 2.1 3.5 "$LG_SECONDS"
+}
+
+@test "-d is honoured: warm-up, then exactly the measured time" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 4 -d 1s -W 500ms --format json
+	expect_status 0
+	within 0.999 1.02 "$(json .duration_s)"
+	within 0.499 0.52 "$(json .warmup_s)"
+	# Plus start-up, connecting and draining: milliseconds on loopback, a
+	# few hundred under a sanitizer.
+	within 1.5 3 "$LG_SECONDS"
+}
+
+@test "SIGINT prints the partial summary and exits 130" {
+	local out="$BATS_TEST_TMPDIR/int.out" pid
+	start_peer echo
+	"$LOADGEN" -p "$PEER_PORT" -c 2 -d 30s -W 200ms --format json >"$out" 2>/dev/null 3>&- &
+	pid=$!
+	track_pid "$pid"
+	# Into the measured time: 200 ms of warm-up, then some messages.
+	sleep 1
+	kill -INT "$pid"
+	wait_for_exit "$pid" 5
+	[[ "$WAITED_STATUS" == 130 ]]
+	LG_OUT=$(<"$out")
+	json_true '.complete == false and .messages > 0 and .duration_s < 5'
+}
+
+# ---- connections really opened ---------------------------------------------------
+
+@test "churn opens a new connection for every message" {
+	local connects
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 4 --churn -d 1s -W 0 --format json
+	expect_status 0
+	# A connection is counted when it opens, its message when the echo is
+	# back: at the end of the measured time the 4 slots may differ by one.
+	json_true '.mode == "churn" and .connects > 0 and .connects - .messages <= 4
+		and .messages - .connects <= 4'
+	json_true '.connect_latency_us.p50 > 0 and .conns_per_s > 0'
+	connects=$(json .connects)
+	stop_peer
+	# Without warm-up the peer accepted what was counted, plus at most one
+	# connection per slot opened as the measured time ended.
+	within "$connects" $((connects + 4)) "$PEER_ACCEPTED"
+	[[ "$PEER_PEAK" -le 8 ]] # 4 slots; a closed socket may linger in the peer
+}
+
+@test "churn in open loop keeps its rate" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 4 --churn -r 400 -d 1s -W 200ms --format json
+	expect_status 0
+	json_true '.mode == "churn" and .errors.mismatch == 0'
+	within 380 420 "$(json .msgs_per_s)"
+}
+
+@test "idle connections are opened first and held open for the whole run" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 --idle 300 -t 2 -d 500ms -W 100ms --format json
+	expect_status 0
+	json_true '.idle == 300 and .threads == 2 and .down == 0 and .messages > 0'
+	stop_peer
+	# All at once, and none reopened.
+	[[ "$PEER_PEAK" == 302 && "$PEER_ACCEPTED" == 302 ]]
+}
+
+@test "threads share the connections; more threads than connections are lowered" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 8 -t 4 -d 300ms -W 100ms --format json
+	expect_status 0
+	json_true '.threads == 4 and .connections == 8'
+	run_loadgen -p "$PEER_PORT" -c 2 -t 8 -d 300ms -W 100ms --format json
+	expect_status 0
+	json_true '.threads == 2'
+	[[ "$LG_ERR" == *"-t lowered to 2"* ]]
+}
+
+# ---- the suite's own servers -------------------------------------------------------
+
+# check_server MODEL CONNECTIONS: a short closed-loop run and a short churn
+# run against bin/echo-MODEL, with no error of any kind.
+check_server() {
+	local model=$1 conns=$2
+	[[ -e "$ROOT/servers/$model.c" ]] || skip "servers/$model.c is not written yet"
+	start_server "$model"
+	run_loadgen -p "$SERVER_PORT" -c "$conns" -P 2 -s 100 -d 500ms -W 200ms --format json
+	expect_status 0
+	json_true '.messages > 0 and .complete'
+	run_loadgen -p "$SERVER_PORT" -c "$conns" --churn -d 500ms -W 100ms --format json
+	expect_status 0
+	json_true '.messages > 0 and .complete'
+}
+
+# The iterative server serves one client at a time: one connection.
+@test "echo-blocking: a short run with no errors" { check_server blocking 1; }
+@test "echo-fork: a short run with no errors" { check_server fork 8; }
+@test "echo-thread: a short run with no errors" { check_server thread 8; }
+@test "echo-pool: a short run with no errors" { check_server pool 8; }
+@test "echo-select: a short run with no errors" { check_server select 8; }
+@test "echo-poll: a short run with no errors" { check_server poll 8; }
+@test "echo-epoll-lt: a short run with no errors" { check_server epoll-lt 8; }
+@test "echo-epoll-et: a short run with no errors" { check_server epoll-et 8; }

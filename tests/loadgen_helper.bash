@@ -1,0 +1,104 @@
+# Helpers for tests/loadgen.bats: starting and stopping the misbehaving peer
+# (tests/tools/peer.c), running bin/loadgen with a deadline, and reading its
+# JSON with jq. Loaded after test_helper.bash, whose paths, process helpers
+# (track_pid, process_running, wait_for_exit) and clock (now_ms) it uses.
+# Every wait has a deadline; every process is stopped by its saved pid.
+
+PEER="$TOOLS/peer"
+# make asan / make tsan point LOADGEN at their build of bin/loadgen.
+LOADGEN=${LOADGEN:-$BIN/loadgen}
+
+# The slowest a loadgen run may take before it is killed: far beyond any
+# run below, so hitting it means a hang, reported as status 124.
+LOADGEN_DEADLINE_S=60
+
+# start_peer MODE [peer options...]
+# Starts the peer on -p 0 and waits (5 s at most) for its readiness line.
+# Sets PEER_PID, PEER_PORT, PEER_ERR (its stderr file).
+start_peer() {
+	local mode=$1 out line deadline_ms
+	shift
+	out="$BATS_TEST_TMPDIR/peer.$mode.out"
+	PEER_ERR="$BATS_TEST_TMPDIR/peer.$mode.err"
+	# 3>&- so bats does not wait for the peer to close its output.
+	"$PEER" -p 0 --mode "$mode" "$@" >"$out" 2>"$PEER_ERR" 3>&- &
+	PEER_PID=$!
+	track_pid "$PEER_PID"
+	deadline_ms=$(($(now_ms) + 5000))
+	# read succeeds only on a whole line, so a half-written line is not taken.
+	until IFS= read -r line <"$out"; do
+		if ! process_running "$PEER_PID" || (($(now_ms) >= deadline_ms)); then
+			echo "peer $mode gave no readiness line in 5 s; stderr:" >&2
+			cat "$PEER_ERR" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	PEER_PORT=${line##*:}
+	PEER_PORT=${PEER_PORT%% *}
+}
+
+# stop_peer: SIGTERM to the saved pid, 5 s at most. Sets PEER_ACCEPTED and
+# PEER_PEAK from its "peer: accepted N peak M" line.
+stop_peer() {
+	local line
+	[[ -n "${PEER_PID:-}" ]] || return 0
+	kill -TERM "$PEER_PID" 2>/dev/null || true
+	wait_for_exit "$PEER_PID" 5
+	PEER_PID=
+	line=$(grep '^peer: accepted' "$PEER_ERR" || true)
+	# shellcheck disable=SC2034 # for the tests
+	read -r _ _ PEER_ACCEPTED _ PEER_PEAK <<<"$line"
+}
+
+# run_loadgen [loadgen options...]
+# Runs $LOADGEN in the foreground under a deadline. Sets LG_STATUS, LG_OUT
+# (stdout), LG_ERR (stderr) and LG_SECONDS (wall-clock time, decimal).
+run_loadgen() {
+	local start=$EPOCHREALTIME
+	LG_STATUS=0
+	timeout -k 5 "$LOADGEN_DEADLINE_S" "$LOADGEN" "$@" \
+		>"$BATS_TEST_TMPDIR/lg.out" 2>"$BATS_TEST_TMPDIR/lg.err" 3>&- || LG_STATUS=$?
+	LG_OUT=$(<"$BATS_TEST_TMPDIR/lg.out")
+	LG_ERR=$(<"$BATS_TEST_TMPDIR/lg.err")
+	LG_SECONDS=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+}
+
+# show_run: what a failing test prints about the last run.
+show_run() {
+	echo "loadgen status $LG_STATUS after $LG_SECONDS s"
+	echo "stdout: $LG_OUT"
+	echo "stderr: $LG_ERR"
+}
+
+# json EXPR: jq -r EXPR over the last run's stdout.
+json() {
+	jq -r "$1" <<<"$LG_OUT"
+}
+
+# json_true EXPR: succeeds when the jq expression is true for the last
+# run's JSON; otherwise prints the expression and the run, and fails.
+json_true() {
+	if ! jq -e "$1" <<<"$LG_OUT" >/dev/null; then
+		echo "not true: $1" >&2
+		show_run >&2
+		return 1
+	fi
+}
+
+# expect_status N: fails, showing the run, unless loadgen exited with N.
+expect_status() {
+	if [[ "$LG_STATUS" != "$1" ]]; then
+		echo "expected exit status $1" >&2
+		show_run >&2
+		return 1
+	fi
+}
+
+# within A B X: succeeds when A <= X <= B (decimals allowed).
+within() {
+	awk -v lo="$1" -v hi="$2" -v x="$3" 'BEGIN { exit !(x >= lo && x <= hi) }' || {
+		echo "$3 is not within [$1, $2]" >&2
+		return 1
+	}
+}
