@@ -9,8 +9,8 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/bin"
-# Where the echo-MODEL servers are: SERVERS_DIR=build-asan/bin runs the
-# suites against another build of them.
+# Where the echo-MODEL servers are: SERVERS_DIR=bin-asan runs the suites
+# against another build of them (make asan and make tsan do).
 SERVERS_DIR="${SERVERS_DIR:-$BIN}"
 TOOLS="$ROOT/build/tests"
 PROBE="$TOOLS/echo-probe"
@@ -100,7 +100,7 @@ children_of() {
 	local list pids
 	for list in "/proc/$1/task/"*/children; do
 		pids=()
-		read -r -a pids <"$list" 2>/dev/null || true
+		read -r -a pids 2>/dev/null <"$list" || true
 		((${#pids[@]} == 0)) || printf '%s\n' "${pids[@]}"
 	done
 }
@@ -216,7 +216,9 @@ wait_until() {
 # readiness line. Sets SERVER_PID, SERVER_PORT, SERVER_LINE, SERVER_OUT and
 # SERVER_ERR (its stdout and stderr files). Fails the test if the line does
 # not come. With SERVER_FD_LIMIT set, the server runs under that descriptor
-# limit (soft and hard, so it cannot raise it).
+# limit (soft and hard, so it cannot raise it). With SERVER_PREFIX set (words,
+# e.g. "setpriv --reuid=nobody ..."), that command execs the server, so
+# SERVER_PID is still the server's pid.
 start_server() {
 	local model=$1 line deadline_ms
 	shift
@@ -225,7 +227,8 @@ start_server() {
 	# 3>&- so bats does not wait for the server to close its output.
 	(
 		[[ -z ${SERVER_FD_LIMIT:-} ]] || ulimit -n "$SERVER_FD_LIMIT"
-		exec "$SERVERS_DIR/echo-$model" -p 0 "$@"
+		# shellcheck disable=SC2086 # SERVER_PREFIX is a list of words
+		exec ${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@"
 	) >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- &
 	SERVER_PID=$!
 	track_pid "$SERVER_PID"
@@ -344,6 +347,9 @@ assert_probe_running() {
 # each in a subshell with errexit so the first failing command ends that
 # model's check only. Every model runs; the test fails naming each model
 # that failed. Processes a check left running are stopped before the next.
+# A suite that defines after_each_model gets it called, in the same subshell,
+# after each check that passed ("after_each_model MODEL"): checks common to
+# every test go there.
 for_each_model() {
 	local model status failed=()
 	for model in "${MODELS[@]}"; do
@@ -357,6 +363,9 @@ for_each_model() {
 		(
 			set -e
 			"$@" "$model"
+			if declare -F after_each_model >/dev/null; then
+				after_each_model "$model"
+			fi
 		)
 		status=$?
 		set -e
@@ -370,4 +379,72 @@ for_each_model() {
 		echo "# failed for: ${failed[*]}" >&2
 		return 1
 	fi
+}
+
+# ---- sanitizer builds ------------------------------------------------------------
+# make asan and make tsan run the suites against bin-asan/bin-tsan with
+# ASAN_OPTIONS/UBSAN_OPTIONS/TSAN_OPTIONS whose log_path puts each report in
+# a file of SANITIZER_LOG_DIR (named after the sanitizer and the pid). Run by
+# hand without a log_path, a report goes to the server's stderr instead.
+# Either way sanitizer_reports finds it.
+
+# The marks every sanitizer report carries.
+SANITIZER_REPORT_RE='ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)|WARNING: ThreadSanitizer|runtime error:|SUMMARY: [A-Za-z]+Sanitizer'
+
+# sanitizer_mark: remembers now; sanitizer_reports looks only at what is newer.
+sanitizer_mark() {
+	touch "$BATS_TEST_TMPDIR/sanitizer.mark"
+}
+
+# sanitizer_reports: prints every sanitizer report written since
+# sanitizer_mark (a log file in SANITIZER_LOG_DIR, or report lines in a
+# server's or probe's stderr in this test's directory). Succeeds, printing
+# nothing, when there is none.
+sanitizer_reports() {
+	local mark="$BATS_TEST_TMPDIR/sanitizer.mark" file found=1
+	[[ -f $mark ]] || sanitizer_mark
+	if [[ -n ${SANITIZER_LOG_DIR:-} && -d $SANITIZER_LOG_DIR ]]; then
+		while IFS= read -r file; do
+			echo "--- sanitizer report $file:"
+			cat "$file"
+			found=0
+		done < <(find "$SANITIZER_LOG_DIR" -type f -newer "$mark" 2>/dev/null)
+	fi
+	while IFS= read -r file; do
+		echo "--- sanitizer report in $file:"
+		grep -E -A 30 "$SANITIZER_REPORT_RE" "$file"
+		found=0
+	done < <(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name '*.err*' -newer "$mark" \
+		-exec grep -lE "$SANITIZER_REPORT_RE" {} + 2>/dev/null)
+	((found == 1))
+}
+
+# ---- memory ------------------------------------------------------------------------
+
+# rss_peak_while PID TIMEOUT_MS WATCHED_PID...: samples rss_kib PID every
+# 20 ms until every WATCHED_PID has exited (or the deadline). Sets
+# RSS_PEAK_KIB to the highest sample.
+rss_peak_while() {
+	local pid=$1 deadline_ms=$(($(now_ms) + $2)) watched kib any
+	shift 2
+	RSS_PEAK_KIB=$(rss_kib "$pid")
+	while (($(now_ms) < deadline_ms)); do
+		any=0
+		for watched in "$@"; do
+			process_running "$watched" && any=1
+		done
+		((any == 1)) || break
+		kib=$(rss_kib "$pid")
+		((kib <= RSS_PEAK_KIB)) || RSS_PEAK_KIB=$kib
+		sleep 0.02
+	done
+}
+
+# tasks_of_uid UID: how many tasks (threads included) run under real user
+# id UID, which is what RLIMIT_NPROC counts.
+tasks_of_uid() {
+	# cat, not awk, opens the files: mawk stops at one that has just vanished.
+	cat /proc/[0-9]*/status 2>/dev/null |
+		awk -v uid="$1" '/^Uid:/ { real = $2 } /^Threads:/ { if (real == uid) n += $2 }
+			END { print n + 0 }'
 }

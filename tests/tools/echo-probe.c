@@ -1,7 +1,7 @@
 /*
  * echo-probe - the test client tests/servers.bats drives the echo servers with.
  *
- * It connects to HOST:PORT and plays one of six client roles, checking every
+ * It connects to HOST:PORT and plays one of ten client roles, checking every
  * byte that comes back and giving every wait a deadline:
  *
  *   stream  CLIENTS clients at once each send SIZE bytes (seeded random data,
@@ -15,16 +15,31 @@
  *           first requires that no echo comes for that long (the client is
  *           not served yet); --hold then keeps the served connection idle
  *           until SIGUSR1, pings again (still served?), and half-closes.
+ *           --data FILE sends the bytes of FILE instead (protocol garbage).
  *   hog     sends up to SIZE bytes and never reads; reports when the server
  *           stops taking them (no room for --stall-ms) and holds the
  *           connection until SIGUSR1.
  *   shed    connects, sends a little and expects the server to close or reset
  *           the connection without echoing anything.
  *   reset   connects, sends SIZE bytes without reading and resets (RST).
+ *           CLIENTS connections at once, --repeat rounds one after another;
+ *           --fill keeps sending until the server has taken nothing for
+ *           --stall-ms, so the reset hits a server that holds output.
  *   crowd   opens CLIENTS connections, each sending one SIZE-byte ping, and
  *           counts how many were served (echo back), shed (closed or reset
  *           before any echo) or left waiting (nothing for --settle-ms);
  *           with --hold, on SIGUSR1 pings every served one again.
+ *   stall   CLIENTS clients each send checked data without reading until the
+ *           server stops taking it (no room for --stall-ms) or SIZE is sent,
+ *           then hold until SIGUSR1; then they read, checking every byte,
+ *           send the rest, half-close and expect EOF, like stream.
+ *   quit    sends SIZE bytes and closes without reading anything: the
+ *           server's echo hits a closed socket (EPIPE or a reset). CLIENTS at
+ *           once, --repeat rounds.
+ *   churn   connects and closes at once, no data, --repeat times in a row.
+ *   bulk    hands all SIZE bytes to one write(2) on a blocking socket (a
+ *           second thread, so the echo is read and checked meanwhile), then
+ *           half-closes and expects every byte back, then EOF.
  *
  * For example:
  *   echo-probe -p 9877 -c 20 -n 4MiB stream
@@ -33,35 +48,53 @@
  *
  * Milestones go to stdout, one flushed line each, so a script can wait for
  * them: connected, silent, served, served-again, stalled/sent, closed, ok,
- * crowd.
+ * crowd, reset, quit, churn, echoed (stream --say-after).
  * Exit status: 0 the role went as expected; 1 a mismatch, an error or a
  * missed deadline (the reason on stderr); 2 a usage error.
  *
  * It deliberately uses no threads: one poll loop keeps the reads and writes
  * of every stream client going at once, so a server that only echoes after
- * reading everything, or loses bytes on a short write, is caught.
+ * reading everything, or loses bytes on a short write, is caught. bulk is
+ * the one exception: a single write(2) of SIZE bytes cannot return until the
+ * server has echoed most of them, so the echo is read by the main thread
+ * while a second one sits in that write.
  */
 #include "wrap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_CHUNK_BYTES 65536
 #define MAX_CLIENTS     5000
+#define MAX_DATA_BYTES  (1024 * 1024)
 #define EXIT_USAGE      2
 
-enum probe_mode { MODE_STREAM, MODE_PING, MODE_HOG, MODE_SHED, MODE_RESET, MODE_CROWD };
+enum probe_mode {
+	MODE_STREAM,
+	MODE_PING,
+	MODE_HOG,
+	MODE_SHED,
+	MODE_RESET,
+	MODE_CROWD,
+	MODE_STALL,
+	MODE_QUIT,
+	MODE_CHURN,
+	MODE_BULK
+};
 enum data_pattern { PATTERN_RANDOM, PATTERN_BYTES };
 /* When a stream client reads: always (concurrently with writing); only when
  * its writes would block, so the server's socket buffers fill up and its
@@ -83,6 +116,11 @@ struct probe_options {
 	long stall_ms;
 	long settle_ms;
 	long timeout_ms;
+	long repeat;               /* reset, quit, churn: rounds one after another */
+	bool fill;                 /* reset: send until the server takes no more */
+	long read_pause_ms;        /* stream, stall: a slow reader waits this long between reads */
+	long long say_after_bytes; /* stream: say "echoed" once this much came back */
+	const char *data_path;     /* ping: send this file's bytes */
 };
 
 /* ---- time and signals ------------------------------------------------------ */
@@ -332,6 +370,33 @@ static bool expect_echo(int fd, struct byte_source *check, size_t len_bytes, lon
 	return true;
 }
 
+/* Reads exactly len_bytes into buf within timeout_ms. */
+static bool readn_until(int fd, unsigned char *buf, size_t len_bytes, long timeout_ms)
+{
+	int64_t deadline_ms = now_ms() + timeout_ms;
+	size_t got_bytes = 0;
+
+	while (got_bytes < len_bytes) {
+		ssize_t n = read(fd, buf + got_bytes, len_bytes - got_bytes);
+
+		if (n > 0) {
+			got_bytes += (size_t)n;
+		} else if (n == 0) {
+			err_msg("the server closed the connection after %zu of %zu echoed bytes",
+			        got_bytes, len_bytes);
+			return false;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			err_ret("read after %zu of %zu echoed bytes", got_bytes, len_bytes);
+			return false;
+		} else if (wait_for(fd, POLLIN, deadline_ms) == 0) {
+			err_msg("got %zu of %zu echoed bytes within %ld ms", got_bytes, len_bytes,
+			        timeout_ms);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Says what is waiting on a readable fd that should have stayed quiet. */
 static void report_unexpected_input(int fd, const char *when)
 {
@@ -448,9 +513,13 @@ struct stream_client {
 	size_t out_done_bytes;
 	uint64_t sent_bytes;
 	uint64_t received_bytes;
+	int64_t next_read_ms; /* --read-pause-ms: no read before this time */
 	bool write_shut;
 	bool done;
 };
+
+/* Echoed bytes over every stream client, for --say-after. */
+static long long stream_echoed_bytes;
 
 static bool stream_on_writable(struct stream_client *c, const struct probe_options *o)
 {
@@ -521,6 +590,12 @@ static bool stream_on_readable(struct stream_client *c, const struct probe_optio
 	if (!source_check(&c->to_check, buf, (size_t)n, c->index))
 		return false;
 	c->received_bytes += (uint64_t)n;
+	if (o->read_pause_ms > 0)
+		c->next_read_ms = now_ms() + o->read_pause_ms;
+	if (o->say_after_bytes > 0 && stream_echoed_bytes < o->say_after_bytes &&
+	    stream_echoed_bytes + n >= o->say_after_bytes)
+		say("echoed bytes=%lld", stream_echoed_bytes + n);
+	stream_echoed_bytes += n;
 	return true;
 }
 
@@ -541,6 +616,8 @@ static void stream_report_unfinished(const struct stream_client *clients, long c
 static bool stream_may_read(const struct stream_client *c, const struct probe_options *o,
                             bool can_write)
 {
+	if (c->next_read_ms > now_ms())
+		return false; /* a slow reader, pausing */
 	switch (o->read_policy) {
 	case READ_AFTER_SEND:
 		return c->write_shut;
@@ -549,6 +626,20 @@ static bool stream_may_read(const struct stream_client *c, const struct probe_op
 	default:
 		return true;
 	}
+}
+
+/* How long poll may sleep: until the deadline, or until the first pausing
+ * slow reader may read again. */
+static int stream_poll_timeout_ms(const struct stream_client *clients, long count,
+                                  int64_t deadline_ms)
+{
+	int64_t wake_ms = deadline_ms, now = now_ms();
+
+	for (long i = 0; i < count; i++)
+		if (!clients[i].done && clients[i].next_read_ms > now &&
+		    clients[i].next_read_ms < wake_ms)
+			wake_ms = clients[i].next_read_ms;
+	return ms_until(wake_ms);
 }
 
 /* The poll loop: every unfinished client reads, and writes until it has
@@ -568,12 +659,13 @@ static bool stream_run(struct stream_client *clients, long count, const struct p
 			            (clients[i].write_shut ? 0 : POLLOUT));
 			pfds[i].revents = 0;
 		}
-		int ready = poll(pfds, (nfds_t)count, ms_until(deadline_ms));
+		int ready =
+		    poll(pfds, (nfds_t)count, stream_poll_timeout_ms(clients, count, deadline_ms));
 
 		if (ready < 0 && errno != EINTR) {
 			err_ret("poll");
 			ok = false;
-		} else if (ready == 0) {
+		} else if (ready == 0 && ms_until(deadline_ms) == 0) {
 			stream_report_unfinished(clients, count, o);
 			ok = false;
 		}
@@ -595,12 +687,10 @@ static bool stream_run(struct stream_client *clients, long count, const struct p
 	return ok;
 }
 
-static int run_stream(const struct probe_options *o)
+/* Connects every stream client. Returns false after saying why. */
+static bool stream_connect_all(struct stream_client *clients, const struct probe_options *o)
 {
-	struct stream_client *clients = Calloc((size_t)o->clients, sizeof *clients);
-	bool ok = true;
-
-	for (long i = 0; ok && i < o->clients; i++) {
+	for (long i = 0; i < o->clients; i++) {
 		struct stream_client *c = &clients[i];
 
 		c->index = i;
@@ -608,8 +698,17 @@ static int run_stream(const struct probe_options *o)
 		source_init(&c->to_check, o->pattern, o->seed, i);
 		c->chunk_state = o->seed + 0x5bd1e995u * (uint64_t)(i + 1);
 		c->fd = probe_connect(o);
-		ok = c->fd >= 0;
+		if (c->fd < 0)
+			return false;
 	}
+	return true;
+}
+
+static int run_stream(const struct probe_options *o)
+{
+	struct stream_client *clients = Calloc((size_t)o->clients, sizeof *clients);
+	bool ok = stream_connect_all(clients, o);
+
 	if (ok) {
 		say("connected clients=%ld", o->clients);
 		/* SIZE 0: half-close at once, before any poll. */
@@ -623,7 +722,52 @@ static int run_stream(const struct probe_options *o)
 	return ok ? 0 : 1;
 }
 
-/* ---- ping, hog, shed, reset ------------------------------------------------------- */
+/* Sends as a stream client without reading until SIZE is sent or the server
+ * has taken nothing for stall_ms. Returns false on an error or the deadline. */
+static bool stall_fill(struct stream_client *c, const struct probe_options *o)
+{
+	int64_t deadline_ms = now_ms() + o->timeout_ms;
+
+	while (!c->write_shut) {
+		if (ms_until(deadline_ms) == 0) {
+			err_msg("client %ld: still sending after %ld ms", c->index, o->timeout_ms);
+			return false;
+		}
+		if (wait_for(c->fd, POLLOUT, now_ms() + o->stall_ms) == 0)
+			return true; /* no room for stall_ms: the server stopped taking it */
+		if (!stream_on_writable(c, o))
+			return false;
+	}
+	return true;
+}
+
+static int run_stall(const struct probe_options *o, const sigset_t *unblocked)
+{
+	struct stream_client *clients = Calloc((size_t)o->clients, sizeof *clients);
+	long long sent_bytes = 0;
+	long stalled = 0;
+	bool ok = stream_connect_all(clients, o);
+
+	if (ok)
+		say("connected clients=%ld", o->clients);
+	for (long i = 0; ok && i < o->clients; i++) {
+		ok = stall_fill(&clients[i], o);
+		sent_bytes += (long long)clients[i].sent_bytes;
+		stalled += !clients[i].write_shut;
+	}
+	if (ok)
+		say("%s clients=%ld stalled=%ld sent_bytes=%lld", stalled > 0 ? "stalled" : "sent",
+		    o->clients, stalled, sent_bytes);
+	/* Only the signal counts: the echo piles up unread meanwhile. */
+	ok = ok && hold_until_released(-1, false, o->timeout_ms, unblocked);
+	ok = ok && stream_run(clients, o->clients, o);
+	if (ok)
+		say("ok clients=%ld bytes_each=%lld", o->clients, o->size_bytes);
+	free(clients);
+	return ok ? 0 : 1;
+}
+
+/* ---- ping, hog, shed, reset, quit, churn ------------------------------------------- */
 
 /* Sends size_bytes and checks their echo. */
 static bool ping_once(int fd, const struct probe_options *o, struct byte_source *to_send,
@@ -644,11 +788,77 @@ static bool ping_once(int fd, const struct probe_options *o, struct byte_source 
 	return ok && expect_echo(fd, to_check, len_bytes, o->timeout_ms);
 }
 
+/* Reads all of path (MAX_DATA_BYTES at most) into a new buffer. Returns
+ * NULL after saying why. */
+static unsigned char *read_data_file(const char *path, size_t *len_bytes)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *data = Malloc(MAX_DATA_BYTES + 1);
+
+	if (f == NULL) {
+		err_ret("--data %s", path);
+		free(data);
+		return NULL;
+	}
+	*len_bytes = fread(data, 1, MAX_DATA_BYTES + 1, f);
+	fclose(f);
+	if (*len_bytes == 0 || *len_bytes > MAX_DATA_BYTES) {
+		err_msg("--data %s: give 1 byte to %d bytes", path, MAX_DATA_BYTES);
+		free(data);
+		return NULL;
+	}
+	return data;
+}
+
+/* ping --data: the file's bytes go out in one piece and must come back
+ * verbatim; then a half-close and EOF. */
+static int run_ping_data(const struct probe_options *o)
+{
+	size_t len_bytes;
+	unsigned char *data = read_data_file(o->data_path, &len_bytes);
+	unsigned char *echo;
+	int fd;
+	bool ok;
+
+	if (data == NULL)
+		return 1;
+	fd = probe_connect(o);
+	if (fd < 0) {
+		free(data);
+		return 1;
+	}
+	say("connected");
+	echo = Malloc(len_bytes);
+	ok = send_all(fd, data, len_bytes, o->timeout_ms) &&
+	     readn_until(fd, echo, len_bytes, o->timeout_ms);
+	if (ok && memcmp(echo, data, len_bytes) != 0) {
+		for (size_t i = 0; i < len_bytes; i++)
+			if (echo[i] != data[i]) {
+				err_msg("--data: byte %zu came back 0x%02x, sent 0x%02x", i,
+				        echo[i], data[i]);
+				break;
+			}
+		ok = false;
+	}
+	if (ok)
+		say("served bytes=%zu", len_bytes);
+	ok = ok && half_close_expect_eof(fd, o->timeout_ms);
+	if (ok)
+		say("closed");
+	close(fd);
+	free(echo);
+	free(data);
+	return ok ? 0 : 1;
+}
+
 static int run_ping(const struct probe_options *o, const sigset_t *unblocked)
 {
 	struct byte_source to_send, to_check;
-	int fd = probe_connect(o);
+	int fd;
 
+	if (o->data_path != NULL)
+		return run_ping_data(o);
+	fd = probe_connect(o);
 	if (fd < 0)
 		return 1;
 	say("connected");
@@ -749,29 +959,228 @@ static int run_shed(const struct probe_options *o)
 	return 0;
 }
 
-static int run_reset(const struct probe_options *o)
+/* Sends up to size_bytes of filler. When the socket has no room it waits up
+ * to wait_ms for some (0: stops at once); a connection the server has
+ * already dropped stops it too. Returns the bytes sent. */
+static long long send_filler(int fd, long long size_bytes, long wait_ms)
 {
-	struct linger abort_on_close = { .l_onoff = 1, .l_linger = 0 };
 	static unsigned char chunk[MAX_CHUNK_BYTES];
 	long long sent_bytes = 0;
-	int fd = probe_connect(o);
 
-	if (fd < 0)
-		return 1;
 	memset(chunk, 'r', sizeof chunk);
-	while (sent_bytes < o->size_bytes) {
-		long long left = o->size_bytes - sent_bytes;
+	while (sent_bytes < size_bytes) {
+		long long left = size_bytes - sent_bytes;
 		ssize_t n =
 		    write(fd, chunk, left < (long long)sizeof chunk ? (size_t)left : sizeof chunk);
 
-		if (n <= 0)
-			break; /* full or gone: reset with what went out */
-		sent_bytes += n;
+		if (n > 0)
+			sent_bytes += n;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n == 0 || errno != EAGAIN || wait_ms == 0 ||
+		         wait_for(fd, POLLOUT, now_ms() + wait_ms) == 0)
+			break; /* full or gone: stop with what went out */
 	}
-	/* SO_LINGER with a zero timeout: close sends RST instead of FIN. */
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close);
-	close(fd);
-	say("reset sent_bytes=%lld", sent_bytes);
+	return sent_bytes;
+}
+
+/* Opens o->clients connections at once; -1 in fds[] past a failure. */
+static bool connect_many(int *fds, const struct probe_options *o)
+{
+	for (long i = 0; i < o->clients; i++)
+		fds[i] = -1;
+	for (long i = 0; i < o->clients; i++) {
+		fds[i] = probe_connect(o);
+		if (fds[i] < 0)
+			return false;
+	}
+	return true;
+}
+
+static void close_many(int *fds, long count)
+{
+	for (long i = 0; i < count; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static int run_reset(const struct probe_options *o)
+{
+	struct linger abort_on_close = { .l_onoff = 1, .l_linger = 0 };
+	int *fds = Calloc((size_t)o->clients, sizeof *fds);
+	long long sent_bytes = 0;
+	bool ok = true;
+
+	for (long round = 0; ok && round < o->repeat; round++) {
+		ok = connect_many(fds, o);
+		for (long i = 0; ok && i < o->clients; i++)
+			sent_bytes += send_filler(fds[i], o->size_bytes, o->fill ? o->stall_ms : 0);
+		/* SO_LINGER with a zero timeout: close sends RST instead of FIN. */
+		for (long i = 0; i < o->clients; i++)
+			if (fds[i] >= 0)
+				setsockopt(fds[i], SOL_SOCKET, SO_LINGER, &abort_on_close,
+				           sizeof abort_on_close);
+		close_many(fds, o->clients);
+	}
+	free(fds);
+	if (ok)
+		say("reset sent_bytes=%lld connections=%ld", sent_bytes, o->clients * o->repeat);
+	return ok ? 0 : 1;
+}
+
+/* Sends and closes without reading: whatever the server echoes after the
+ * close hits a closed socket (a FIN, then EPIPE when it writes again; or a
+ * reset when its echo was already waiting unread at the close). */
+static int run_quit(const struct probe_options *o)
+{
+	int *fds = Calloc((size_t)o->clients, sizeof *fds);
+	long long sent_bytes = 0;
+	bool ok = true;
+
+	for (long round = 0; ok && round < o->repeat; round++) {
+		ok = connect_many(fds, o);
+		for (long i = 0; ok && i < o->clients; i++)
+			sent_bytes += send_filler(fds[i], o->size_bytes, o->stall_ms);
+		close_many(fds, o->clients);
+	}
+	free(fds);
+	if (ok)
+		say("quit sent_bytes=%lld connections=%ld", sent_bytes, o->clients * o->repeat);
+	return ok ? 0 : 1;
+}
+
+/* Connects and closes at once, with no data, again and again. */
+static int run_churn(const struct probe_options *o)
+{
+	for (long round = 0; round < o->repeat; round++) {
+		int fd = probe_connect(o);
+
+		if (fd < 0) {
+			err_msg("churn: connection %ld of %ld failed", round + 1, o->repeat);
+			return 1;
+		}
+		close(fd);
+	}
+	say("churn connections=%ld", o->repeat);
+	return 0;
+}
+
+/* ---- bulk: one write(2) of everything ------------------------------------------ */
+
+struct bulk_writer {
+	int fd;
+	const unsigned char *data;
+	size_t len_bytes;
+	long write_calls; /* 1 unless a signal cut the write short */
+	int error;        /* errno of a failed write or shutdown, else 0 */
+};
+
+static void *bulk_write_all(void *arg)
+{
+	struct bulk_writer *w = arg;
+	size_t done_bytes = 0;
+
+	while (done_bytes < w->len_bytes) {
+		ssize_t n = write(w->fd, w->data + done_bytes, w->len_bytes - done_bytes);
+
+		w->write_calls++;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			w->error = n < 0 ? errno : EIO;
+			return NULL;
+		}
+		done_bytes += (size_t)n;
+	}
+	if (shutdown(w->fd, SHUT_WR) < 0)
+		w->error = errno;
+	return NULL;
+}
+
+/* Reads the echo of the bulk write and checks every byte, then EOF. */
+static bool bulk_read_all(int fd, struct byte_source *check, long long size_bytes,
+                          int64_t deadline_ms)
+{
+	static unsigned char buf[MAX_CHUNK_BYTES];
+	long long got_bytes = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (wait_for(fd, POLLIN, deadline_ms) == 0) {
+			err_msg("bulk: got %lld of %lld echoed bytes before the deadline",
+			        got_bytes, size_bytes);
+			return false;
+		}
+		n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_ret("bulk: read after %lld of %lld echoed bytes", got_bytes,
+			        size_bytes);
+			return false;
+		}
+		if (n == 0)
+			break;
+		if (got_bytes + n > size_bytes) {
+			err_msg("bulk: more bytes came back than were sent");
+			return false;
+		}
+		if (!source_check(check, buf, (size_t)n, 0))
+			return false;
+		got_bytes += n;
+	}
+	if (got_bytes != size_bytes) {
+		err_msg("bulk: EOF after %lld of %lld echoed bytes", got_bytes, size_bytes);
+		return false;
+	}
+	return true;
+}
+
+static int run_bulk(const struct probe_options *o)
+{
+	struct timeval send_timeout = { .tv_sec = o->timeout_ms / 1000,
+		                        .tv_usec = o->timeout_ms % 1000 * 1000 };
+	struct bulk_writer w = { .len_bytes = (size_t)o->size_bytes };
+	int64_t deadline_ms = now_ms() + o->timeout_ms;
+	struct byte_source src, check;
+	unsigned char *data = Malloc(w.len_bytes ? w.len_bytes : 1);
+	pthread_t writer;
+	int rc;
+	bool ok;
+
+	source_init(&src, o->pattern, o->seed, 0);
+	source_init(&check, o->pattern, o->seed, 0);
+	source_fill(&src, data, w.len_bytes);
+	w.data = data;
+	w.fd = probe_connect(o);
+	if (w.fd < 0)
+		return 1;
+	/* Blocking, so the one write(2) takes all it can; bounded by the timeout. */
+	if (fcntl(w.fd, F_SETFL, 0) < 0 ||
+	    setsockopt(w.fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout) < 0) {
+		err_ret("bulk: socket options");
+		return 1;
+	}
+	say("connected");
+	rc = pthread_create(&writer, NULL, bulk_write_all, &w);
+	if (rc != 0) {
+		errno = rc;
+		err_ret("bulk: pthread_create");
+		return 1;
+	}
+	ok = bulk_read_all(w.fd, &check, o->size_bytes, deadline_ms);
+	if (!ok)
+		return 1; /* the writer may still be blocked: exit ends it */
+	pthread_join(writer, NULL);
+	if (w.error != 0) {
+		errno = w.error;
+		err_ret("bulk: write of %zu bytes", w.len_bytes);
+		return 1;
+	}
+	say("ok clients=1 bytes_each=%lld write_calls=%ld", o->size_bytes, w.write_calls);
+	close(w.fd);
+	free(data);
 	return 0;
 }
 
@@ -912,24 +1321,32 @@ static int run_crowd(const struct probe_options *o, const sigset_t *unblocked)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "Usage: echo-probe [options] stream|ping|hog|shed|reset|crowd\n"
-	        "  -H, --host ADDR       numeric address (default 127.0.0.1; ::1 works)\n"
-	        "  -p, --port N          server port (required)\n"
-	        "  -c, --clients N       stream, crowd: clients at once (default 1)\n"
-	        "  -n, --size BYTES      bytes per client; KiB/MiB suffixes (stream 1MiB,\n"
-	        "                        ping and crowd 64, hog 64MiB, reset 1MiB)\n"
-	        "  -s, --seed N          seed of the random data (default 1)\n"
-	        "      --max-chunk BYTES largest write/read (default and most 64KiB)\n"
-	        "      --pattern P       random (default) or bytes (0..255 cycling)\n"
-	        "      --read WHEN       stream: always (default, while writing), when-blocked\n"
-	        "                        (only when a write finds no room), after-send\n"
-	        "      --silent-ms MS    ping: no echo may come for MS ms first\n"
-	        "      --hold            ping, hog, crowd: hold the connections until SIGUSR1\n"
-	        "      --stall-ms MS     hog: no room for MS ms means stalled (default 300)\n"
-	        "      --settle-ms MS    crowd: no change for MS ms ends the count (default 500)\n"
-	        "  -t, --timeout-ms MS   the longest any wait may take (default 10000)\n"
-	        "Exit: 0 as expected, 1 mismatch, error or deadline, 2 usage.\n");
+	fprintf(
+	    out,
+	    "Usage: echo-probe [options] stream|ping|hog|shed|reset|crowd|stall|quit|churn|bulk\n"
+	    "  -H, --host ADDR       numeric address (default 127.0.0.1; ::1 works)\n"
+	    "  -p, --port N          server port (required)\n"
+	    "  -c, --clients N       stream, crowd, stall, reset, quit: clients at once\n"
+	    "                        (default 1)\n"
+	    "  -n, --size BYTES      bytes per client; KiB/MiB suffixes (stream, reset,\n"
+	    "                        stall, bulk 1MiB; ping, crowd and quit 64; hog 64MiB)\n"
+	    "  -s, --seed N          seed of the random data (default 1)\n"
+	    "      --max-chunk BYTES largest write/read (default and most 64KiB)\n"
+	    "      --pattern P       random (default) or bytes (0..255 cycling)\n"
+	    "      --read WHEN       stream: always (default, while writing), when-blocked\n"
+	    "                        (only when a write finds no room), after-send\n"
+	    "      --read-pause-ms MS  stream, stall: wait MS ms after each read (a slow reader)\n"
+	    "      --say-after BYTES stream: print 'echoed bytes=N' once BYTES came back\n"
+	    "      --silent-ms MS    ping: no echo may come for MS ms first\n"
+	    "      --data FILE       ping: send FILE's bytes (1MiB at most), expect them back\n"
+	    "      --hold            ping, hog, crowd: hold the connections until SIGUSR1\n"
+	    "      --stall-ms MS     hog, stall, reset --fill, quit: no room for MS ms means\n"
+	    "                        stalled (default 300)\n"
+	    "      --fill            reset: send until stalled (the server holds output)\n"
+	    "      --repeat N        reset, quit, churn: N rounds in a row (default 1)\n"
+	    "      --settle-ms MS    crowd: no change for MS ms ends the count (default 500)\n"
+	    "  -t, --timeout-ms MS   the longest any wait may take (default 10000)\n"
+	    "Exit: 0 as expected, 1 mismatch, error or deadline, 2 usage.\n");
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -982,7 +1399,8 @@ static long parse_number(const char *text, long min, long max)
 
 static enum probe_mode parse_mode(const char *text)
 {
-	static const char *const names[] = { "stream", "ping", "hog", "shed", "reset", "crowd" };
+	static const char *const names[] = { "stream", "ping",  "hog",  "shed",  "reset",
+		                             "crowd",  "stall", "quit", "churn", "bulk" };
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strcmp(text, names[i]) == 0)
@@ -1005,6 +1423,7 @@ static long long default_size_bytes(enum probe_mode mode)
 	switch (mode) {
 	case MODE_PING:
 	case MODE_CROWD:
+	case MODE_QUIT:
 		return 64;
 	case MODE_HOG:
 		return 64LL * 1024 * 1024;
@@ -1022,7 +1441,12 @@ static void parse_options(int argc, char **argv, struct probe_options *o)
 		OPT_HOLD,
 		OPT_STALL,
 		OPT_READ,
-		OPT_SETTLE
+		OPT_SETTLE,
+		OPT_REPEAT,
+		OPT_FILL,
+		OPT_READ_PAUSE,
+		OPT_SAY_AFTER,
+		OPT_DATA
 	};
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
@@ -1038,6 +1462,11 @@ static void parse_options(int argc, char **argv, struct probe_options *o)
 		{ "stall-ms", required_argument, NULL, OPT_STALL },
 		{ "settle-ms", required_argument, NULL, OPT_SETTLE },
 		{ "read", required_argument, NULL, OPT_READ },
+		{ "repeat", required_argument, NULL, OPT_REPEAT },
+		{ "fill", no_argument, NULL, OPT_FILL },
+		{ "read-pause-ms", required_argument, NULL, OPT_READ_PAUSE },
+		{ "say-after", required_argument, NULL, OPT_SAY_AFTER },
+		{ "data", required_argument, NULL, OPT_DATA },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1050,7 +1479,8 @@ static void parse_options(int argc, char **argv, struct probe_options *o)
 		                     .max_chunk_bytes = MAX_CHUNK_BYTES,
 		                     .stall_ms = 300,
 		                     .settle_ms = 500,
-		                     .timeout_ms = 10000 };
+		                     .timeout_ms = 10000,
+		                     .repeat = 1 };
 	while ((c = getopt_long(argc, argv, "H:p:c:n:s:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
@@ -1096,6 +1526,21 @@ static void parse_options(int argc, char **argv, struct probe_options *o)
 		case OPT_STALL:
 			o->stall_ms = parse_number(optarg, 1, 3600 * 1000);
 			break;
+		case OPT_REPEAT:
+			o->repeat = parse_number(optarg, 1, 1000000);
+			break;
+		case OPT_FILL:
+			o->fill = true;
+			break;
+		case OPT_READ_PAUSE:
+			o->read_pause_ms = parse_number(optarg, 0, 60 * 1000);
+			break;
+		case OPT_SAY_AFTER:
+			o->say_after_bytes = parse_size_bytes(optarg);
+			break;
+		case OPT_DATA:
+			o->data_path = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1135,6 +1580,14 @@ int main(int argc, char **argv)
 		return run_reset(&o);
 	case MODE_CROWD:
 		return run_crowd(&o, &unblocked);
+	case MODE_STALL:
+		return run_stall(&o, &unblocked);
+	case MODE_QUIT:
+		return run_quit(&o);
+	case MODE_CHURN:
+		return run_churn(&o);
+	case MODE_BULK:
+		return run_bulk(&o);
 	}
 	return EXIT_USAGE;
 }

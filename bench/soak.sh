@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# bench/soak.sh - every echo server under sustained load, watched for growth.
+#
+# For each model: a fresh server, then for SOAK_SECONDS two load generators
+# at once, a closed loop of SOAK_CONNECTIONS connections and a churn of 2
+# (a new connection for every message), while the server's memory (VmRSS
+# summed over its processes) and descriptors are sampled every SAMPLE_MS.
+# A server that leaks grows with every message or connection; one that does
+# not levels off once its connections are open. So growth is measured from
+# the end of the first quarter of the run (the warm-up, when buffers and
+# connections are still being set up) to the end, and descriptors after the
+# load against before it. blocking serves one client at a time: it gets only
+# the churn (its closed loop would hold the one slot for the whole run).
+#
+#   make soak                       every model, 20 s each (about 3 minutes)
+#   SOAK_SECONDS=60 bench/soak.sh poll epoll-et
+#
+# Environment (all optional): SOAK_SECONDS (20), SOAK_CONNECTIONS (50),
+# SAMPLE_MS (500), SOAK_RSS_SLACK_KIB (1024: growth allowed, for allocator
+# noise), SERVERS_DIR (bin), LOADGEN (bin/loadgen), SOAK_CSV (also write the
+# rows there), BENCH_LOCK (/tmp/bench.lock), LOCK_WAIT (1800 s).
+# Takes BENCH_LOCK for the whole run: a soak beside a benchmark would disturb
+# both. Prints one row per model; exits 1 if any server grew, leaked a
+# descriptor, died, or a load generator reported an error.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SOAK_SECONDS=${SOAK_SECONDS:-20}
+SOAK_CONNECTIONS=${SOAK_CONNECTIONS:-50}
+SAMPLE_MS=${SAMPLE_MS:-500}
+SOAK_RSS_SLACK_KIB=${SOAK_RSS_SLACK_KIB:-1024}
+SERVERS_DIR=${SERVERS_DIR:-bin}
+LOADGEN=${LOADGEN:-bin/loadgen}
+BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
+LOCK_WAIT=${LOCK_WAIT:-1800}
+ALL_MODELS=(blocking fork thread pool select poll epoll-lt epoll-et)
+
+die() {
+	echo "soak.sh: $*" >&2
+	exit 1
+}
+
+[[ $SOAK_SECONDS =~ ^[1-9][0-9]*$ ]] || die "SOAK_SECONDS=$SOAK_SECONDS: a whole number of seconds"
+[[ $SOAK_CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "SOAK_CONNECTIONS=$SOAK_CONNECTIONS: a count"
+[[ -x $LOADGEN ]] || die "$LOADGEN is missing: run make first"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak.XXXXXX")
+pids=()
+
+# Stops whatever this script started and still runs, by saved pid.
+cleanup() {
+	local pid
+	for pid in "${pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+now_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+	echo $((us / 1000))
+}
+
+running() {
+	[[ -e /proc/$1 && $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) != Z ]]
+}
+
+# tree PID: PID and its descendants.
+tree() {
+	local child list children=()
+	echo "$1"
+	for list in "/proc/$1/task/"*/children; do
+		read -r -a children 2>/dev/null <"$list" || true
+		for child in "${children[@]}"; do
+			tree "$child"
+		done
+	done
+}
+
+rss_kib() {
+	local pid total=0 kib
+	for pid in $(tree "$1"); do
+		kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || kib=0
+		total=$((total + ${kib:-0}))
+	done
+	echo "$total"
+}
+
+fd_count() {
+	local fds=("/proc/$1/fd/"*)
+	echo "${#fds[@]}"
+}
+
+# json_field JSON KEY: a number from loadgen's one-line JSON.
+json_field() {
+	sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" <<<"$1"
+}
+
+# soak MODEL: one row "model msgs_per_s conns_per_s rss... fds... verdict".
+soak() {
+	local model=$1
+	local out="$WORK/$model.out" line port server opts=() loadgens=()
+	local start_ms deadline_ms quarter_ms rss kib rss_first rss_quarter="" rss_max=0 rss_end=0
+	local fds fds_before fds_max=0 fds_after closed="" churn="" msgs=0 conns=0 verdict=ok pid
+	case $model in
+	pool) opts=(-w $((SOAK_CONNECTIONS + 8))) ;;
+	fork) opts=(-m $((SOAK_CONNECTIONS + 64))) ;;
+	esac
+	"$SERVERS_DIR/echo-$model" -p 0 "${opts[@]}" >"$out" 2>"$WORK/$model.err" </dev/null 9>&- &
+	server=$!
+	pids+=("$server")
+	deadline_ms=$(($(now_ms) + 5000))
+	until IFS= read -r line <"$out"; do
+		if ! running "$server" || (($(now_ms) >= deadline_ms)); then
+			die "echo-$model did not start"
+		fi
+		sleep 0.05
+	done
+	port=${line##*:}
+	port=${port%% *}
+	fds_before=$(fd_count "$server")
+	rss_first=$(rss_kib "$server")
+
+	if [[ $model != blocking ]]; then
+		"$LOADGEN" -p "$port" -c "$SOAK_CONNECTIONS" -d "${SOAK_SECONDS}s" -W 0 -q \
+			--format json >"$WORK/$model.closed" 2>&1 9>&- &
+		loadgens+=("$!")
+	fi
+	"$LOADGEN" -p "$port" -c 2 --churn -d "${SOAK_SECONDS}s" -W 0 -q --format json \
+		>"$WORK/$model.churn" 2>&1 9>&- &
+	loadgens+=("$!")
+	pids+=("${loadgens[@]}")
+
+	start_ms=$(now_ms)
+	quarter_ms=$((start_ms + SOAK_SECONDS * 250))
+	deadline_ms=$((start_ms + SOAK_SECONDS * 1000 + 30000))
+	while running "${loadgens[0]}" || running "${loadgens[-1]}"; do
+		(($(now_ms) < deadline_ms)) || die "the load generators on echo-$model overran"
+		running "$server" || break
+		rss=$(rss_kib "$server")
+		fds=$(fd_count "$server")
+		((rss <= rss_max)) || rss_max=$rss
+		((fds <= fds_max)) || fds_max=$fds
+		[[ -n $rss_quarter || $(now_ms) -lt $quarter_ms ]] || rss_quarter=$rss
+		rss_end=$rss
+		sleep "$(awk -v ms="$SAMPLE_MS" 'BEGIN { printf "%.3f", ms / 1000 }')"
+	done
+	for pid in "${loadgens[@]}"; do
+		wait "$pid" || verdict="loadgen-error"
+	done
+	running "$server" || verdict="died"
+
+	# Once the clients are gone, every descriptor must be back.
+	deadline_ms=$(($(now_ms) + 5000))
+	while fds_after=$(fd_count "$server") && ((fds_after != fds_before)) &&
+		(($(now_ms) < deadline_ms)); do
+		sleep 0.05
+	done
+	((fds_after == fds_before)) || verdict="fd-leak"
+	kib=$((rss_end - ${rss_quarter:-$rss_end}))
+	((kib <= SOAK_RSS_SLACK_KIB)) || verdict="grows"
+
+	kill -TERM "$server"
+	wait "$server" || verdict="bad-exit"
+
+	[[ ! -s $WORK/$model.closed ]] || closed=$(tail -n 1 "$WORK/$model.closed")
+	churn=$(tail -n 1 "$WORK/$model.churn")
+	[[ -z $closed ]] || msgs=$(json_field "$closed" msgs_per_s)
+	conns=$(json_field "$churn" msgs_per_s)
+	printf '%-9s %10s %9s %9s %9s %9s %9s %+8d %5s %5s %5s  %s\n' "$model" "${msgs:-0}" \
+		"${conns:-0}" "$rss_first" "${rss_quarter:-0}" "$rss_end" "$rss_max" "$kib" \
+		"$fds_before" "$fds_max" "$fds_after" "$verdict"
+	[[ -z ${SOAK_CSV:-} ]] || echo "$model,$SOAK_SECONDS,$SOAK_CONNECTIONS,${msgs:-0},${conns:-0},$rss_first,${rss_quarter:-0},$rss_end,$rss_max,$kib,$fds_before,$fds_max,$fds_after,$verdict" >>"$SOAK_CSV"
+	[[ $verdict == ok ]]
+}
+
+# One soak at a time beside any benchmark: take the bench lock.
+exec 9>>"$BENCH_LOCK"
+if ! flock -n 9; then
+	echo "soak.sh: waiting for $BENCH_LOCK (another benchmark runs), at most ${LOCK_WAIT}s" >&2
+	flock -w "$LOCK_WAIT" 9 || die "$BENCH_LOCK still held after ${LOCK_WAIT}s"
+fi
+
+models=("$@")
+((${#models[@]} > 0)) || models=("${ALL_MODELS[@]}")
+echo "# soak: ${SOAK_SECONDS}s per model; closed loop -c $SOAK_CONNECTIONS (not blocking) + churn -c 2;" \
+	"rss sampled every ${SAMPLE_MS} ms; growth = end - first quarter, allowed ${SOAK_RSS_SLACK_KIB} KiB"
+echo "# $(uname -r), $(getconf _NPROCESSORS_ONLN) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[[ -z ${SOAK_CSV:-} ]] || echo "model,seconds,connections,msgs_per_s,churn_per_s,rss_start_kib,rss_quarter_kib,rss_end_kib,rss_max_kib,growth_kib,fds_before,fds_max,fds_after,verdict" >"$SOAK_CSV"
+printf '%-9s %10s %9s %9s %9s %9s %9s %8s %5s %5s %5s  %s\n' model msgs/s churn/s \
+	rss0_KiB rss¼_KiB rss_end rss_max growth fd0 fdmax fdend verdict
+failed=()
+for model in "${models[@]}"; do
+	soak "$model" || failed+=("$model")
+done
+if ((${#failed[@]} > 0)); then
+	echo "soak.sh: growth, a leak or an error for: ${failed[*]}" >&2
+	exit 1
+fi
+echo "# no growth"

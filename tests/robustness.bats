@@ -1,0 +1,781 @@
+#!/usr/bin/env bats
+# shellcheck disable=SC2030,SC2031,SC2154 # bats run sets status, output, stderr
+# Robustness: the echo servers against hostile and unlucky clients, scarce
+# resources, signals and odd environments (design.md, "Server contract").
+#
+# Like tests/servers.bats, each @test runs one check_* over every model with
+# for_each_model; where a model cannot have a behaviour, the check asserts
+# the documented limitation instead. Each check starts its server with
+# start_checked, which records a baseline; after each check that passed,
+# after_each_model requires of the server:
+#   - it is alive (unless the check stopped it on purpose);
+#   - its descriptor count is back to the baseline;
+#   - it has no zombie children;
+#   - its memory (VmRSS, summed over its processes) grew by less than the
+#     check's bound, at the end and at the peak the check sampled;
+#   - a SIGTERM stops it with exit 0, its child processes go with it, and no
+#     sanitizer reported anything (a leak report comes at that exit).
+#
+# Already covered by tests/servers.bats, and not repeated here: the default
+# bind is 127.0.0.1 and a wildcard bind prints a warning ("prints one
+# readiness line ..." and "warns on stderr ..."); -m caps shed the next
+# connection ("with -m 2 a third concurrent client is shed ...").
+#
+# SERVERS_DIR=bin-asan runs this against another build (make asan, make tsan);
+# SERVER_MODELS="poll epoll-et" runs a subset.
+
+bats_require_minimum_version 1.5.0
+
+load test_helper
+
+setup() {
+	[[ -x "$PROBE" && -x "$TOOLS/signal-storm" && -x "$TOOLS/freeze-thread" ]] ||
+		fail "the test tools in build/tests are missing: run make first"
+	sanitizer_mark
+}
+
+teardown() {
+	stop_tracked_processes
+	# Reports from a check that failed before after_each_model, or from a
+	# process stopped just now, fail the test here.
+	if ! sanitizer_reports; then
+		echo "sanitizer reports (above)" >&2
+		return 1
+	fi
+}
+
+# Sanitizer builds use more memory: redzones and shadow on every allocation
+# (the bounds below are multiplied by RSS_SCALE), plus up to 16 MiB of freed
+# blocks in ASan's quarantine (capped so by make asan) and per-thread caches
+# that survive a thread (RSS_EXTRA_KIB is added). Measured under make asan:
+# at most 20 MiB for 3000 connection threads, 12 MiB for 3000 connections.
+if [[ -n ${SANITIZER:-} ]]; then
+	RSS_SCALE=${RSS_SCALE:-4}
+	RSS_EXTRA_KIB=${RSS_EXTRA_KIB:-32768}
+fi
+RSS_SCALE=${RSS_SCALE:-1}
+RSS_EXTRA_KIB=${RSS_EXTRA_KIB:-0}
+
+# The default bound on memory growth, for checks that hold no data: a few
+# connection structs and allocator slack.
+DEFAULT_RSS_BOUND_KIB=4096
+
+# ---- the common after-check ----------------------------------------------------
+
+# stop_checked SIGNAL: sends SIGNAL to the server the check started, noting
+# its processes first so that the after-check can see them all gone.
+stop_checked() {
+	CHECK_TREE=$(process_tree "$CHECK_PID")
+	CHECK_STOPPED=1
+	kill -"$1" "$CHECK_PID"
+}
+
+# start_checked MODEL [server options...]: start_server, a warm-up client (so
+# one-off allocations are in the baseline), then the baseline: descriptors
+# as started, memory after the warm-up.
+start_checked() {
+	start_server "$@"
+	record_baseline "$SERVER_PID"
+}
+
+# record_baseline PID: the after-check's baseline for a server started some
+# other way (SERVER_PORT must be set).
+record_baseline() {
+	CHECK_PID=$1
+	CHECK_STOPPED=0
+	CHECK_TREE=
+	CHECK_RSS_BOUND_KIB=$DEFAULT_RSS_BOUND_KIB
+	CHECK_PEAK_KIB=0
+	CHECK_BASE_FDS=$(fd_count "$CHECK_PID")
+	"$PROBE" -p "$SERVER_PORT" stream -n 256KiB -t 10000 >/dev/null ||
+		fail "the warm-up client was not served"
+	wait_until 5000 fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS"
+	wait_until 5000 no_children "$CHECK_PID"
+	CHECK_BASE_KIB=$(rss_kib "$CHECK_PID")
+}
+
+fd_count_is() {
+	[[ $(fd_count "$1") == "$2" ]]
+}
+
+no_children() {
+	[[ -z $(children_of "$1") ]]
+}
+
+no_zombies() {
+	[[ -z $(zombie_children "$1") ]]
+}
+
+# note_rss_peak [KIB]: remembers a memory sample (default: now) for the
+# after-check's bound.
+note_rss_peak() {
+	local kib=${1:-$(rss_kib "$CHECK_PID")}
+	((kib <= CHECK_PEAK_KIB)) || CHECK_PEAK_KIB=$kib
+}
+
+# assert_rss_within KIB: growth over the baseline must stay under the bound.
+assert_rss_within() {
+	local bound_kib=$((CHECK_RSS_BOUND_KIB * RSS_SCALE + RSS_EXTRA_KIB))
+	echo "# rss: base ${CHECK_BASE_KIB} KiB, peak $1 KiB, bound +${bound_kib} KiB"
+	(($1 - CHECK_BASE_KIB < bound_kib)) ||
+		fail "memory grew by $(($1 - CHECK_BASE_KIB)) KiB (bound $bound_kib KiB)"
+}
+
+after_each_model() {
+	local model=$1 tree pid
+	[[ -n ${CHECK_PID:-} ]] || fail "the check started no server with start_checked"
+	if ((CHECK_STOPPED == 0)); then
+		process_running "$CHECK_PID" || fail "echo-$model died"
+		wait_until 10000 fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS" ||
+			fail "echo-$model holds $(fd_count "$CHECK_PID") descriptors, $CHECK_BASE_FDS at the start"
+		wait_until 5000 no_zombies "$CHECK_PID" ||
+			fail "zombie children: $(zombie_children "$CHECK_PID" | tr '\n' ' ')"
+		note_rss_peak
+		assert_rss_within "$CHECK_PEAK_KIB"
+		tree=$(process_tree "$CHECK_PID")
+		SERVER_PID=$CHECK_PID
+		stop_server
+		[[ $SERVER_STATUS == 0 ]] || fail "SIGTERM: exit $SERVER_STATUS, expected 0"
+	else
+		# The check stopped it, after noting its processes in CHECK_TREE.
+		tree=${CHECK_TREE:-$CHECK_PID}
+	fi
+	# No process of the server outlives it (fork children included).
+	for pid in $tree; do
+		wait_until 3000 process_gone "$pid" || fail "process $pid outlived the server"
+	done
+	if ! sanitizer_reports; then
+		fail "sanitizer reports (above)"
+	fi
+}
+
+# Options that let a model serve several clients at once: pool's worker
+# count bounds its concurrency.
+concurrent_opts() {
+	[[ $1 == pool ]] && echo "-w 8"
+	return 0
+}
+
+served_again_eventually() {
+	"$PROBE" -p "$SERVER_PORT" ping -t 1000 >/dev/null 2>&1
+}
+
+# ---- clients that do not read ----------------------------------------------------
+
+# Two clients send up to 64 MiB each and read nothing until the server stops
+# taking their bytes. The bound: a non-blocking model holds at most one
+# ECHO_BUF_BYTES (16 KiB) buffer per client and stops reading a full one; a
+# blocking model sits in write(2) with 16 KiB on a stack; a fork child adds
+# its own private pages and VmRSS counts the shared ones again (about 1 MiB
+# per child). A server that kept reading would hold tens of MiB. 8 MiB.
+check_late_reader() {
+	local model=$1
+	# shellcheck disable=SC2046 # the options are words
+	start_checked "$model" $(concurrent_opts "$model")
+	CHECK_RSS_BOUND_KIB=8192
+	spawn_probe late stall -c 2 -n 64MiB -s 5 -t 60000
+	wait_for_probe_line late '^(stalled|sent) ' 30000
+	probe_said late '^stalled ' || fail "the server took every byte of clients that never read"
+	note_rss_peak
+	if [[ $model == blocking ]]; then
+		# Documented limitation: it is stuck writing to the first of them.
+		spawn_probe other ping --silent-ms 300 -t 60000
+		wait_for_probe_line other '^silent' 5000
+	else
+		probe stream -n 1MiB -s 6 -t 10000
+		assert_success
+	fi
+	echo "# $model: $(grep -E '^(stalled|sent) ' "$BATS_TEST_TMPDIR/late.out")"
+	# Now they read: every byte they sent must come back, in order.
+	release_probe late
+	finish_probe late 60
+	[[ $model != blocking ]] || finish_probe other 10
+}
+
+@test "a client that sends and never reads costs bounded memory, does not stall the others, and gets every byte once it reads (blocking: the others wait)" {
+	for_each_model check_late_reader
+}
+
+# A slow reader (a pause after every read) next to a fast writer (32 MiB as
+# fast as it can): both get every byte, and the server buffers neither. The
+# bound is the late reader's.
+check_slow_reader_fast_writer() {
+	local model=$1
+	# shellcheck disable=SC2046
+	start_checked "$model" $(concurrent_opts "$model")
+	CHECK_RSS_BOUND_KIB=8192
+	spawn_probe slow stream -n 1MiB -s 21 --read-pause-ms 2 -t 60000
+	spawn_probe fast stream -n 32MiB -s 22 -t 60000
+	rss_peak_while "$CHECK_PID" 60000 "${PROBE_PIDS[slow]}" "${PROBE_PIDS[fast]}"
+	note_rss_peak "$RSS_PEAK_KIB"
+	finish_probe slow 5
+	finish_probe fast 5
+}
+
+@test "a slow reader next to a fast writer: both get every byte and memory stays bounded" {
+	for_each_model check_slow_reader_fast_writer
+}
+
+# ---- clients that leave abruptly ---------------------------------------------------
+
+check_resets() {
+	local model=$1
+	start_checked "$model"
+	# 300 in a row, each resetting after 64 KiB it does not read.
+	probe reset --repeat 300 -n 64KiB -t 10000
+	assert_success
+	# 10 at once, each sending until the server holds output for it that it
+	# cannot deliver, then resetting.
+	probe reset -c 10 --fill --stall-ms 100 -n 64MiB -t 30000
+	assert_success
+	assert_output --partial "connections=10"
+	# 100 that reset before sending anything.
+	probe reset --repeat 100 -n 0 -t 10000
+	assert_success
+	probe stream -n 256KiB -t 10000
+	assert_success
+}
+
+@test "hundreds of clients that reset (SO_LINGER 0), also while it holds output for them: it lives, and its descriptors and children are all released" {
+	for_each_model check_resets
+}
+
+# broken_pipes: writes that failed with EPIPE, from the -v trace (a write,
+# not a read: that is where SIGPIPE would have come).
+broken_pipes() {
+	grep -ac 'op=write errno=Broken pipe' "$SERVER_ERR" || true
+}
+
+check_epipe() {
+	local model=$1 round
+	start_checked "$model" -v
+	# Each sends, then closes without reading. 20 at once sending 256 KiB
+	# each: their echo is mostly waiting unread when they close, so they
+	# reset (ECONNRESET).
+	probe quit -c 20 --repeat 5 -n 256KiB --stall-ms 100 -t 30000
+	assert_success
+	# One at a time, 64 KiB in one write and the close right after it: the
+	# close mostly beats the echo, so the server gets a FIN, its first echo
+	# write draws a reset, and its next write fails with EPIPE (SIGPIPE is
+	# ignored). Rounds of 100 until that happened, 10 rounds at most.
+	for ((round = 1; round <= 10; round++)); do
+		probe quit --repeat 100 -n 64KiB -t 30000
+		assert_success
+		(($(broken_pipes) == 0)) || break
+	done
+	echo "# $model: $(broken_pipes) writes failed with EPIPE"
+	(($(broken_pipes) >= 1)) || fail "no write failed with EPIPE: the test did not exercise it"
+	probe stream -n 256KiB -t 10000
+	assert_success
+}
+
+@test "clients that send and close without reading (the server's writes get EPIPE): it lives and keeps serving" {
+	for_each_model check_epipe
+}
+
+# ---- sizes ---------------------------------------------------------------------------
+
+check_tiny_and_huge_writes() {
+	local model=$1
+	start_checked "$model"
+	# 10,000 write(2) calls of one byte each (0, 1, ..., 255, 0, ...).
+	probe stream -n 10000 --max-chunk 1 --pattern bytes -t 30000
+	assert_success
+	assert_output --partial "ok clients=1 bytes_each=10000"
+	# One write(2) of 64 MiB, then a half-close; the server must not buffer it.
+	CHECK_RSS_BOUND_KIB=8192
+	spawn_probe bulk bulk -n 64MiB -s 64 -t 60000
+	rss_peak_while "$CHECK_PID" 60000 "${PROBE_PIDS[bulk]}"
+	note_rss_peak "$RSS_PEAK_KIB"
+	finish_probe bulk 5
+	run cat "$BATS_TEST_TMPDIR/bulk.out"
+	assert_output --partial "ok clients=1 bytes_each=67108864 write_calls=1"
+}
+
+@test "10,000 one-byte writes, and one 64 MiB write followed by a half-close, come back byte for byte" {
+	for_each_model check_tiny_and_huge_writes
+}
+
+# ---- descriptors -----------------------------------------------------------------------
+
+check_connect_close_cycles() {
+	local model=$1
+	start_checked "$model"
+	probe churn --repeat 3000 -t 10000
+	assert_success
+	assert_output "churn connections=3000"
+	# They may still sit in the backlog: the server catches up, then serves.
+	wait_until 30000 fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS"
+	probe ping -t 10000
+	assert_success
+}
+
+@test "3000 connect/close cycles with no data leak no descriptor" {
+	for_each_model check_connect_close_cycles
+}
+
+# crowd_counts NAME: parses probe NAME's "crowd served=S shed=D waiting=W".
+crowd_counts() {
+	local line
+	line=$(grep '^crowd ' "$BATS_TEST_TMPDIR/$1.out")
+	[[ $line =~ served=([0-9]+)\ shed=([0-9]+)\ waiting=([0-9]+) ]] || return 1
+	CROWD_SERVED=${BASH_REMATCH[1]}
+	CROWD_SHED=${BASH_REMATCH[2]}
+	CROWD_WAITING=${BASH_REMATCH[3]}
+	echo "# $1: $line"
+}
+
+# Runs one crowd of 40 against a server with 32 descriptors and checks the
+# split for the model. Sets CROWD_SERVED.
+crowd_round() {
+	local model=$1 name=$2 clients=40
+	spawn_probe "$name" crowd -c "$clients" --hold --settle-ms 500 -t 15000
+	wait_for_probe_line "$name" '^crowd ' 15000
+	crowd_counts "$name"
+	case $model in
+	blocking)
+		# One at a time: the rest wait in the backlog, none is shed.
+		assert_equal "$CROWD_SERVED" 1
+		assert_equal "$CROWD_WAITING" $((clients - 1))
+		;;
+	fork)
+		# The parent closes each connection after the fork: it never runs
+		# out, and each child has a descriptor table of its own.
+		assert_equal "$CROWD_SERVED" "$clients"
+		;;
+	*)
+		((CROWD_SERVED >= 10)) || fail "served only $CROWD_SERVED with 32 descriptors"
+		((CROWD_SHED >= 1)) || fail "shed none: it cannot have had room for $clients"
+		assert_equal "$CROWD_WAITING" 0
+		# Promptly: one more is closed within a second, not left hanging.
+		probe shed -t 1000
+		assert_success
+		;;
+	esac
+}
+
+check_descriptor_exhaustion() {
+	local model=$1 first_served cpu_before cpu_after
+	# shellcheck disable=SC2046
+	SERVER_FD_LIMIT=32 start_checked "$model" $([[ $model == pool ]] && echo "-w 64")
+	crowd_round "$model" crowd1
+	first_served=$CROWD_SERVED
+	# The ones it kept are still served; then they leave (each saw its EOF,
+	# so the server has closed them all).
+	release_probe crowd1
+	finish_probe crowd1 15
+	# The very first client after them is served, not shed.
+	probe ping -t 2000
+	assert_success
+	wait_until 5000 fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS"
+	# Descriptors free again: a second crowd gets exactly as many served, so
+	# nothing leaked, and the spare descriptor used to shed is back.
+	crowd_round "$model" crowd2
+	assert_equal "$CROWD_SERVED" "$first_served"
+	# Still full, it does not spin on a listener it cannot accept from:
+	# under a fifth of a core over a fixed half second.
+	cpu_before=$(cpu_ticks "$CHECK_PID")
+	sleep 0.5
+	cpu_after=$(cpu_ticks "$CHECK_PID")
+	echo "# $model: $((cpu_after - cpu_before)) ticks of CPU in 0.5 s while full"
+	(((cpu_after - cpu_before) * 100 < $(getconf CLK_TCK) * 10)) || fail "the server spins"
+	release_probe crowd2
+	finish_probe crowd2 15
+	wait_until 5000 served_again_eventually
+}
+
+@test "out of descriptors it keeps serving the clients it has, sheds the rest at once without spinning, and serves as many again once they leave (blocking: the rest wait; fork: never runs out)" {
+	for_each_model check_descriptor_exhaustion
+}
+
+# The select binary must be built so that an FD_SET past FD_SETSIZE could not
+# pass unnoticed: with _FORTIFY_SOURCE=2 glibc checks every FD_SET (it calls
+# __fdelt_chk and aborts on an fd >= FD_SETSIZE); a sanitizer build checks
+# every memory access instead.
+assert_checked_build() {
+	local symbols
+	symbols=$(nm -D "$1" 2>/dev/null) || fail "cannot read the symbols of $1"
+	if [[ $symbols == *__asan_init* || $symbols == *__tsan_init* ]]; then
+		echo "# $1: a sanitizer build"
+		return 0
+	fi
+	[[ $symbols == *__fdelt_chk* ]] ||
+		fail "$1 does not check FD_SET (__fdelt_chk): not built with -O2 -D_FORTIFY_SOURCE=2"
+}
+
+check_fd_setsize_flood() {
+	local model=$1 clients=1100
+	[[ $model != select ]] || assert_checked_build "$SERVERS_DIR/echo-select"
+	start_checked "$model"
+	# Each connection holds a struct with a 16 KiB buffer, of which a ping
+	# touches one page (about 4 KiB a connection were measured). 16 MiB
+	# leaves room, and is less than 1100 full buffers would take.
+	CHECK_RSS_BOUND_KIB=16384
+	# Early clients, on low descriptors: one idle, two in mid-transfer with
+	# output the server holds for them.
+	spawn_probe idle ping --hold -t 60000
+	wait_for_probe_line idle '^served$' 5000
+	spawn_probe late stall -c 2 -n 64MiB -s 9 -t 60000
+	wait_for_probe_line late '^stalled ' 30000
+	spawn_probe crowd crowd -c "$clients" --hold --settle-ms 1000 -t 30000
+	wait_for_probe_line crowd '^crowd ' 30000
+	crowd_counts crowd
+	note_rss_peak
+	assert_equal "$CROWD_WAITING" 0
+	if [[ $model == select ]]; then
+		((CROWD_SHED >= 1)) || fail "select kept $CROWD_SERVED connections, past FD_SETSIZE"
+		((CROWD_SERVED > 1000)) || fail "select served only $CROWD_SERVED"
+	else
+		assert_equal "$CROWD_SERVED" "$clients"
+	fi
+	# The early ones are served as if nothing happened, byte for byte.
+	release_probe idle
+	release_probe late
+	finish_probe idle 10
+	finish_probe late 60
+	release_probe crowd
+	finish_probe crowd 30
+	probe ping -t 5000
+	assert_success
+}
+
+@test "select with more than FD_SETSIZE connections, on a fortified build: refuses the extra ones, keeps serving the early ones (poll and epoll serve all)" {
+	(($(ulimit -Hn) >= 2400)) || skip "the hard descriptor limit ($(ulimit -Hn)) is too low for 1100 clients"
+	# blocking, fork and pool never hold more than one client (blocking),
+	# none (the fork parent) or -w + -m (pool) descriptors in one process:
+	# FD_SETSIZE does not concern them, and the descriptor test covers them.
+	local MODELS=() model
+	for model in select poll epoll-lt epoll-et; do
+		[[ " ${SERVER_MODELS:-${ALL_MODELS[*]}} " == *" $model "* ]] && MODELS+=("$model")
+	done
+	((${#MODELS[@]} > 0)) || skip "no event-loop model in SERVER_MODELS"
+	for_each_model check_fd_setsize_flood
+}
+
+# ---- processes and threads ------------------------------------------------------------
+
+# RLIMIT_NPROC does not bind root, and these tests run as root: the server
+# runs as nobody (setpriv), and once it is up prlimit caps the tasks (threads
+# included) nobody may have at what it has now plus ROOM. Other processes
+# of nobody count too: the cap is taken from all of them at that moment.
+# prlimit runs as nobody too: changing another user's limits takes
+# CAP_SYS_RESOURCE in the target's namespace, which a container may not give.
+NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+
+# as_nobody_env: sanitizer logs cannot go to a root-owned directory from
+# nobody's server: they go to its stderr, where sanitizer_reports looks.
+as_nobody_env() {
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:log_path=stderr"
+	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-}:log_path=stderr"
+	export TSAN_OPTIONS="${TSAN_OPTIONS:-}:log_path=stderr"
+}
+
+# cap_tasks ROOM: nobody may start ROOM more tasks from now on (the soft
+# limit; the hard one is a task higher, for lift_task_cap).
+cap_tasks() {
+	TASK_LIMIT=$(($(tasks_of_uid 65534) + $1))
+	"${NOBODY[@]}" prlimit --pid "$CHECK_PID" --nproc="$TASK_LIMIT:$((TASK_LIMIT + 1))"
+	echo "# RLIMIT_NPROC of echo-$MODEL_UNDER_TEST: $TASK_LIMIT (room for $1 more)"
+}
+
+# lift_task_cap: one more task, for the exit: LeakSanitizer starts a thread
+# to check for leaks when a sanitizer build exits.
+lift_task_cap() {
+	"${NOBODY[@]}" prlimit --pid "$CHECK_PID" --nproc="$((TASK_LIMIT + 1))"
+}
+
+check_out_of_tasks() {
+	local model=$1 reason
+	MODEL_UNDER_TEST=$model
+	as_nobody_env
+	case $model in
+	fork | thread)
+		SERVER_PREFIX="${NOBODY[*]}" start_checked "$model" -v
+		cap_tasks 2
+		spawn_probe first ping --hold -t 20000
+		spawn_probe second ping --hold -t 20000
+		wait_for_probe_line first '^served$' 5000
+		wait_for_probe_line second '^served$' 5000
+		# No third process or thread: the connection is shed at once.
+		probe shed -t 2000
+		assert_success
+		reason=$([[ $model == fork ]] && echo fork-failed || echo thread-failed)
+		grep -q "shed .*reason=$reason" "$SERVER_ERR" ||
+			fail "no 'shed ... reason=$reason' in the trace"
+		# One leaves: its task is freed, and a new client is served.
+		release_probe first
+		finish_probe first 5
+		wait_until 5000 served_again_eventually
+		release_probe second
+		finish_probe second 5
+		;;
+	pool)
+		# Its workers start with it: too few tasks, and it cannot start.
+		run --separate-stderr timeout 10 prlimit --nproc="$(($(tasks_of_uid 65534) + 2))" \
+			"${NOBODY[@]}" "$SERVERS_DIR/echo-pool" -p 0 -w 4
+		assert_equal "$status" 1
+		assert_regex "$stderr" "cannot start worker"
+		# Started, it needs no new task per client: 4 workers serve 8.
+		SERVER_PREFIX="${NOBODY[*]}" start_checked pool -w 4
+		cap_tasks 0
+		probe stream -c 8 -n 256KiB -t 20000
+		assert_success
+		lift_task_cap
+		;;
+	*)
+		# One process, one thread, whatever the clients: no room needed.
+		SERVER_PREFIX="${NOBODY[*]}" start_checked "$model"
+		cap_tasks 0
+		probe stream -c 8 -n 256KiB -t 20000
+		assert_success
+		lift_task_cap
+		;;
+	esac
+}
+
+@test "fork and thread shed the connection when fork or pthread_create fails and keep serving (the others need no task per client; pool cannot start without its workers)" {
+	command -v setpriv >/dev/null && command -v prlimit >/dev/null ||
+		skip "setpriv and prlimit (util-linux) are needed to run a server as nobody under RLIMIT_NPROC"
+	getent passwd nobody >/dev/null && getent group nogroup >/dev/null ||
+		skip "no user nobody and group nogroup to run the server as"
+	"${NOBODY[@]}" test -x "$SERVERS_DIR/echo-${MODELS[0]}" ||
+		skip "nobody cannot execute $SERVERS_DIR/echo-${MODELS[0]} (directory permissions)"
+	for_each_model check_out_of_tasks
+}
+
+# ---- signals ---------------------------------------------------------------------------
+
+check_signal_storm() {
+	local model=$1
+	# shellcheck disable=SC2046
+	start_checked "$model" $(concurrent_opts "$model")
+	# Short writes (the clients read only when they cannot write) and
+	# accepts, all interrupted by SIGUSR1 to every thread every 100 us.
+	spawn_probe stream stream -c 2 -n 16MiB -s 13 --read when-blocked -t 60000
+	spawn_probe churn churn --repeat 300 -t 30000
+	run "$TOOLS/signal-storm" -p "$CHECK_PID" -w "${PROBE_PIDS[stream]}" -i 100 -t 60000
+	assert_success
+	echo "# $model: $output"
+	finish_probe stream 5
+	finish_probe churn 30
+	probe ping -t 5000
+	assert_success
+}
+
+@test "a storm of signals (SIGUSR1, no SA_RESTART) during large transfers with short writes and during accepts loses nothing" {
+	for_each_model check_signal_storm
+}
+
+check_sigterm_during_transfer() {
+	local model=$1 start_ms elapsed_ms
+	# shellcheck disable=SC2046
+	start_checked "$model" $(concurrent_opts "$model")
+	spawn_probe big stream -n 1024MiB -s 17 --say-after 1MiB -t 60000
+	wait_for_probe_line big '^echoed ' 10000
+	# And one it is stuck writing to (blocking: it waits in the backlog).
+	spawn_probe hog hog --hold -n 64MiB -t 60000
+	wait_for_probe_line hog '^(stalled|sent) ' 20000
+	start_ms=$(now_ms)
+	stop_checked TERM
+	wait_for_exit "$CHECK_PID" 5
+	elapsed_ms=$(($(now_ms) - start_ms))
+	echo "# $model: SIGTERM mid-transfer: exit $WAITED_STATUS after $elapsed_ms ms"
+	assert_equal "$WAITED_STATUS" 0
+	# Its clients are not left hanging: the transfer ends (cut short).
+	wait_for_exit "${PROBE_PIDS[big]}" 5
+	[[ $WAITED_STATUS != timeout ]] || fail "the client mid-transfer was left hanging"
+}
+
+@test "SIGTERM during a transfer: a clean exit 0 within 5 s, and the clients are not left hanging" {
+	for_each_model check_sigterm_during_transfer
+}
+
+stop_traced() {
+	(($(trace_count stop) >= 1))
+}
+
+# thread and pool wait for their connection threads when they stop: with one
+# of those frozen (ptrace), the first SIGTERM cannot finish, and the second
+# must end the server at once (128 + 15).
+expect_second_sigterm_ends_held_stop() {
+	local tid start_ms
+	spawn_probe idle ping --hold -t 20000
+	wait_for_probe_line idle '^served$' 5000
+	# The thread that echoed it: the thread id of the last read traced.
+	tid=$(awk '$3 == "read" { tid = $2 } END { print tid }' "$SERVER_ERR")
+	[[ -n $tid ]] || fail "no read in the trace"
+	"$TOOLS/freeze-thread" -t "$tid" -T 20000 >"$BATS_TEST_TMPDIR/freeze.out" \
+		2>"$BATS_TEST_TMPDIR/freeze.err" 3>&- &
+	track_pid "$!"
+	wait_until 5000 grep -q '^frozen' "$BATS_TEST_TMPDIR/freeze.out" || {
+		cat "$BATS_TEST_TMPDIR/freeze.err" >&2
+		fail "freeze-thread could not stop thread $tid (is ptrace forbidden here?)"
+	}
+	stop_checked TERM
+	wait_until 5000 stop_traced
+	process_running "$CHECK_PID" || fail "the stop did not wait for the frozen thread"
+	start_ms=$(now_ms)
+	kill -TERM "$CHECK_PID"
+	wait_for_exit "$CHECK_PID" 5
+	echo "# second SIGTERM: exit $WAITED_STATUS after $(($(now_ms) - start_ms)) ms"
+	assert_equal "$WAITED_STATUS" 143
+	(($(now_ms) - start_ms < AT_ONCE_MS)) || fail "the second SIGTERM took more than $AT_ONCE_MS ms"
+}
+
+# The other models' stop waits for nothing (previous test). Their second-
+# signal path: stopped (SIGSTOP) with SIGTERM and SIGINT both pending, the
+# server gets both the moment it runs again, so the second interrupts the
+# stop the first began and exits at once with 128 + its number.
+expect_second_signal_ends_stop() {
+	stop_checked STOP
+	kill -TERM "$CHECK_PID"
+	kill -INT "$CHECK_PID"
+	kill -CONT "$CHECK_PID"
+	wait_for_exit "$CHECK_PID" 5
+	echo "# SIGTERM and SIGINT at once: exit $WAITED_STATUS"
+	[[ $WAITED_STATUS == 130 || $WAITED_STATUS == 143 ]] ||
+		fail "exit $WAITED_STATUS: expected 128+2 or 128+15 from the second signal"
+}
+
+# "At once": normally a few ms; ThreadSanitizer's _exit does its own
+# bookkeeping first (about a second).
+AT_ONCE_MS=$([[ -n ${SANITIZER:-} ]] && echo 3000 || echo 1000)
+
+check_second_sigterm() {
+	local model=$1
+	case $model in
+	thread | pool)
+		# The second signal abandons the threads on purpose (_exit): that
+		# is no thread leak for ThreadSanitizer to report.
+		export TSAN_OPTIONS="${TSAN_OPTIONS:-}:report_thread_leaks=0"
+		start_checked "$model" -v
+		expect_second_sigterm_ends_held_stop
+		;;
+	*)
+		start_checked "$model"
+		expect_second_signal_ends_stop
+		;;
+	esac
+}
+
+@test "a second SIGTERM while the clean stop is held up exits at once with 143 (the models whose stop waits for nothing: a second stop signal does the same)" {
+	for_each_model check_second_sigterm
+}
+
+# ---- odd environments ------------------------------------------------------------------
+
+listening_port() {
+	local addr
+	addr=$(listening_addresses "$1")
+	[[ -n $addr ]] || return 1
+	SERVER_PORT=${addr##*:}
+}
+
+# head_of_fifo NAME: the FIFO $BATS_TEST_TMPDIR/NAME.fifo with "head -n 1"
+# reading it into NAME.head (tracked). head exits after one line: whoever
+# writes more to the FIFO gets EPIPE.
+head_of_fifo() {
+	local fifo="$BATS_TEST_TMPDIR/$1.fifo"
+	rm -f "$fifo" "$BATS_TEST_TMPDIR/$1.head"
+	mkfifo "$fifo"
+	head -n 1 >"$BATS_TEST_TMPDIR/$1.head" <"$fifo" 3>&- &
+	track_pid "$!"
+}
+
+check_stdout_gone() {
+	local model=$1 out="$BATS_TEST_TMPDIR/stdout.head" line
+	# stdout closed: no readiness line can be read; ss shows the port.
+	SERVER_ERR="$BATS_TEST_TMPDIR/closed.err"
+	"$SERVERS_DIR/echo-$model" -p 0 >&- 2>"$SERVER_ERR" 3>&- &
+	SERVER_PID=$!
+	track_pid "$SERVER_PID"
+	wait_until 5000 listening_port "$SERVER_PID"
+	probe stream -c 2 -n 1MiB -t 20000
+	assert_success
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
+
+	# stdout to head -1 (gone after the readiness line), and the -v trace
+	# to another head -1 (gone after one line: every later trace line is
+	# a write to a closed pipe, which must not matter).
+	SERVER_ERR="$BATS_TEST_TMPDIR/stderr.head"
+	head_of_fifo stdout
+	head_of_fifo stderr
+	"$SERVERS_DIR/echo-$model" -p 0 -v >"$BATS_TEST_TMPDIR/stdout.fifo" \
+		2>"$BATS_TEST_TMPDIR/stderr.fifo" 3>&- &
+	SERVER_PID=$!
+	track_pid "$SERVER_PID"
+	wait_until 5000 grep -q '^listening on ' "$out"
+	line=$(<"$out")
+	SERVER_PORT=${line##*:}
+	SERVER_PORT=${SERVER_PORT%% *}
+	record_baseline "$SERVER_PID"
+	probe stream -c 2 -n 1MiB -t 20000
+	assert_success
+}
+
+@test "with stdout closed, or stdout and the -v trace piped to head -1, it keeps serving" {
+	for_each_model check_stdout_gone
+}
+
+check_protocol_garbage() {
+	local model=$1 file
+	start_checked "$model"
+	for file in http.req h2.preface tls.hello ssh.banner ff.64k; do
+		probe ping --data "$BATS_TEST_TMPDIR/$file" -t 5000
+		assert_success
+		assert_output --partial "served bytes=$(stat -c %s "$BATS_TEST_TMPDIR/$file")"
+	done
+}
+
+# hex_to_file HEX FILE: writes the bytes HEX spells.
+hex_to_file() {
+	local hex=$1 escaped="" i
+	for ((i = 0; i < ${#hex}; i += 2)); do
+		escaped+="\\x${hex:i:2}"
+	done
+	printf '%b' "$escaped" >"$2"
+}
+
+@test "protocol garbage (an HTTP request, an HTTP/2 preface, a TLS ClientHello, an SSH banner, 64 KiB of 0xFF) is echoed verbatim" {
+	printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: robustness\r\nAccept: */*\r\n\r\n' \
+		>"$BATS_TEST_TMPDIR/http.req"
+	printf 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n' >"$BATS_TEST_TMPDIR/h2.preface"
+	printf 'SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n' >"$BATS_TEST_TMPDIR/ssh.banner"
+	# A TLS 1.3 ClientHello for "localhost": record header, random, session
+	# id, six cipher suites, SNI, supported groups, supported versions.
+	hex_to_file "16030100800100007c0303000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f0012130113021303c02bc02fc02cc030cca9cca8010000210000000e000c0000096c6f63616c686f7374000a000400020017002b0003020304" \
+		"$BATS_TEST_TMPDIR/tls.hello"
+	assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/tls.hello")" 133
+	head -c 65536 /dev/zero | tr '\0' '\377' >"$BATS_TEST_TMPDIR/ff.64k"
+	for_each_model check_protocol_garbage
+}
+
+# ---- the load generator -----------------------------------------------------------------
+
+# make tsan and make asan point LOADGEN at their build of bin/loadgen: its
+# threads then run under the sanitizer, against the threaded servers.
+check_loadgen_runs_clean() {
+	local model=$1 loadgen=${LOADGEN:-$BIN/loadgen} mode
+	# shellcheck disable=SC2046
+	start_checked "$model" $(concurrent_opts "$model")
+	for mode in closed churn; do
+		# shellcheck disable=SC2046 # no word or one
+		run timeout -k 5 60 "$loadgen" -p "$SERVER_PORT" -c 8 -t 2 -d 1s -W 0 -q --format json \
+			$([[ $mode == churn ]] && echo --churn)
+		echo "# $model, $mode: ${output:0:160}"
+		assert_success
+		assert_output --partial '"complete":true'
+		assert_output --partial '"errors":{"connect":0,"mismatch":0,"reset":0,"timeout":0}'
+	done
+}
+
+@test "the load generator (2 threads, 8 connections, closed loop and churn) drives the threaded servers to the end without an error" {
+	[[ -x ${LOADGEN:-$BIN/loadgen} ]] || skip "${LOADGEN:-$BIN/loadgen} is not built"
+	local MODELS=() model
+	for model in thread pool; do
+		[[ " ${SERVER_MODELS:-${ALL_MODELS[*]}} " == *" $model "* ]] && MODELS+=("$model")
+	done
+	((${#MODELS[@]} > 0)) || skip "neither thread nor pool is in SERVER_MODELS"
+	for_each_model check_loadgen_runs_clean
+}
