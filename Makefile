@@ -64,7 +64,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(WRAP_OBJ)
 .SECONDARY:
 
 TEST_PACKAGES := gcc make bats bats-support bats-assert jq gnuplot-nox
-ALL_PACKAGES := $(TEST_PACKAGES) gnuplot-nox shellcheck clang-format strace
+ALL_PACKAGES := $(TEST_PACKAGES) shellcheck clang-format strace valgrind
 
 test:
 	@tests/ensure-packages $(TEST_PACKAGES)
@@ -80,6 +80,30 @@ bench:
 	@$(MAKE) --no-print-directory all
 	NO_BUILD=1 bench/run.sh
 
+# The regression gate (bench/README.md, "The regression gate"): `make
+# baseline` records the check profile (BENCH=check, about three minutes) in
+# BASELINE; `make bench-check` runs it again and compares (bench/check.sh,
+# bench/compare.sh): a Markdown table, exit 1 on a confirmed regression.
+# SLOWDOWN=epoll-et runs that server 2x slower per message (the LD_PRELOAD
+# shim tests/tools/preload/slowdown.c): the gate's own test.
+BASELINE ?= results/baseline
+SLOWDOWN ?=
+SLOWDOWN_SO := $(BUILD)/tests/slowdown.so
+SLOWDOWN_ENV = $(if $(SLOWDOWN),LD_PRELOAD=$(CURDIR)/$(SLOWDOWN_SO) SLOWDOWN_PROG=$(subst $(eval) ,$(comma),$(SLOWDOWN:%=echo-%)))
+comma := ,
+.PHONY: baseline bench-check
+baseline bench-check: export BASELINE := $(abspath $(BASELINE))
+baseline:
+	@$(MAKE) --no-print-directory all
+	NO_BUILD=1 bench/check.sh baseline
+bench-check:
+	@$(MAKE) --no-print-directory all $(if $(SLOWDOWN),$(SLOWDOWN_SO))
+	NO_BUILD=1 $(SLOWDOWN_ENV) bench/check.sh check
+
+$(SLOWDOWN_SO): tests/tools/preload/slowdown.c
+	@mkdir -p $(@D)
+	$(CC) $(REQUIRED_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -shared -fPIC -o $@ $< -ldl
+
 deps:
 	@tests/ensure-packages $(ALL_PACKAGES)
 
@@ -94,5 +118,86 @@ lint:
 
 clean:
 	rm -rf $(BUILD) $(BIN)
+
+# ---- robustness: sanitizer builds, valgrind, soak ----------------------------
+#   make asan      AddressSanitizer + UBSan build (build-asan/, bin-asan/), then
+#                  tests/servers.bats and tests/robustness.bats against it
+#   make tsan      ThreadSanitizer build of the threaded servers and the load
+#                  generator (build-tsan/, bin-tsan/), then both suites for
+#                  thread and pool, and the robustness suite's loadgen check
+#   make valgrind  every server under valgrind memcheck for a short session
+#   make soak      every server under sustained load (SOAK_SECONDS each),
+#                  sampling memory and descriptors: growth fails it
+# A sanitizer writes each report to a file in build-*/logs (log_path); the
+# suites fail a test that left one, and the target fails if any is there.
+# Threads get 1 MiB stacks: instrumented frames outgrow the default 64 KiB.
+.PHONY: asan tsan valgrind soak clean-robustness
+SAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -DTHREAD_STACK_BYTES=1048576
+ASAN_CFLAGS := $(SAN_CFLAGS) -fsanitize=address,undefined -fno-sanitize-recover=undefined
+TSAN_CFLAGS := $(SAN_CFLAGS) -fsanitize=thread
+ASAN_LOGS := $(CURDIR)/build-asan/logs
+TSAN_LOGS := $(CURDIR)/build-tsan/logs
+# quarantine_size_mb: freed blocks ASan keeps to catch use-after-free; 16 MiB
+# (not 256) keeps the suites' memory bounds meaningful at 4x.
+ASAN_RUN := SANITIZER=asan SERVERS_DIR=bin-asan LOADGEN=$(CURDIR)/bin-asan/loadgen \
+	SANITIZER_LOG_DIR=$(ASAN_LOGS) \
+	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:quarantine_size_mb=16:log_path=$(ASAN_LOGS)/asan \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan
+TSAN_RUN := SANITIZER=tsan SERVERS_DIR=bin-tsan LOADGEN=$(CURDIR)/bin-tsan/loadgen \
+	SANITIZER_LOG_DIR=$(TSAN_LOGS) SERVER_MODELS="thread pool" \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(TSAN_LOGS)/tsan
+# Fails, printing them, when a sanitizer left any report in $(1).
+no_reports = @if [ -n "$$(ls -A $(1))" ]; then cat $(1)/*; \
+	echo "sanitizer reports in $(1) (above)" >&2; exit 1; fi
+
+asan:
+	@tests/ensure-packages $(TEST_PACKAGES)
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan CFLAGS="$(ASAN_CFLAGS)" all
+	rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	$(ASAN_RUN) bats --print-output-on-failure tests/servers.bats tests/robustness.bats
+	$(call no_reports,$(ASAN_LOGS))
+
+tsan:
+	@tests/ensure-packages $(TEST_PACKAGES)
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build-tsan BIN=bin-tsan CFLAGS="$(TSAN_CFLAGS)" \
+		bin-tsan/echo-thread bin-tsan/echo-pool $(if $(CLIENT),bin-tsan/loadgen)
+	rm -rf $(TSAN_LOGS) && mkdir -p $(TSAN_LOGS)
+	$(TSAN_RUN) bats --print-output-on-failure tests/servers.bats tests/robustness.bats
+	$(call no_reports,$(TSAN_LOGS))
+
+valgrind:
+	@tests/ensure-packages valgrind
+	@$(MAKE) --no-print-directory all
+	tests/valgrind.sh
+
+# Takes /tmp/bench.lock itself, so it never runs beside a benchmark.
+soak:
+	@$(MAKE) --no-print-directory all
+	bench/soak.sh
+
+clean: clean-robustness
+clean-robustness:
+	rm -rf build-asan bin-asan build-tsan bin-tsan
+
+SHELL_SCRIPTS += tests/valgrind.sh
+
+# ---- teaching: watch a model, count its system calls -------------------------
+#   make demo MODEL=select  that server's -v trace while a few slow clients use it
+#                           (bench/demo.sh; docs/experiments.md says what to look for)
+#   make syscalls           system calls per echoed message, by call, for every model
+#                           at a few connection counts (bench/syscalls.sh): a table on
+#                           stdout and in results/latest/syscalls.md; holds the bench lock
+.PHONY: demo syscalls
+demo:
+	@if [ -z "$(MODEL)" ]; then echo "usage: make demo MODEL=<one of: $(MODELS)>" >&2; exit 2; fi
+	@$(MAKE) --no-print-directory all
+	bench/demo.sh $(MODEL)
+
+syscalls:
+	@tests/ensure-packages strace
+	@$(MAKE) --no-print-directory all
+	bench/syscalls.sh
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

@@ -11,6 +11,7 @@
 #   BENCH=quick make bench      every model, fewer points, one repeat: a minute
 #   BENCH=full make bench       more points, five repeats: about an hour and a half
 #   BENCH=smoke bench/run.sh    the whole pipeline in about 30 s (CI)
+#   BENCH=check bench/run.sh    the regression gate's points (make baseline, make bench-check)
 #   DRY_RUN=1 bench/run.sh      the plan and its expected duration
 #
 # Workloads (WORKLOADS=..., default all):
@@ -95,13 +96,20 @@ default)
 	SIZES=(64 1024 16384 65536)
 	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.3 P_DURATION=1 P_REPEATS=3
 	;;
+check)
+	# The regression gate (make baseline, make bench-check: bench/check.sh):
+	# a few representative points, three repeats for a median, about three
+	# minutes on a busy 2-core VM (bench/README.md, "The regression gate").
+	CLOSED=(16 256) IDLE=(1000) CHURN=(16) SIZES=(64) P_WORKLOADS="closed churn"
+	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=3
+	;;
 full)
 	CLOSED=(1 2 4 8 16 32 64 128 256 512 1024 2048 4096)
 	IDLE=(0 100 1000 2000 5000 10000 15000) CHURN=(1 4 16 64 256)
 	SIZES=(64 256 1024 4096 16384 65536)
 	P_RATE=10000 P_OPEN_DURATION=10 P_WARMUP=1 P_DURATION=3 P_REPEATS=5
 	;;
-*) die "BENCH=$BENCH: use smoke, quick, default or full" ;;
+*) die "BENCH=$BENCH: use smoke, quick, default or full (or check: the regression gate)" ;;
 esac
 # The points of each sweep can be given too (space-separated lists).
 [[ -z "${CLOSED_POINTS:-}" ]] || read -r -a CLOSED <<<"$CLOSED_POINTS"
@@ -126,7 +134,7 @@ LOADGEN=${LOADGEN:-$BIN/loadgen}
 BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-900}
 read -r -a MODELS <<<"${MODELS:-$ALL_MODELS}"
-read -r -a WORKLOADS <<<"${WORKLOADS:-$ALL_WORKLOADS}"
+read -r -a WORKLOADS <<<"${WORKLOADS:-${P_WORKLOADS:-$ALL_WORKLOADS}}"
 
 for m in "${MODELS[@]}"; do
 	[[ " $ALL_MODELS " == *" $m "* ]] || die "MODELS: unknown model '$m' (models: $ALL_MODELS)"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# bench/compare-trial.sh - puts the regression gate to the test on this
+# machine: does it stay quiet on an unchanged build, and does it catch a
+# server made 2x slower per message, every time, by name?
+#
+#   bench/compare-trial.sh [UNCHANGED_RUNS [SLOW_MODELS...]]
+#   bench/compare-trial.sh 5 epoll-et thread poll
+#
+# Records one baseline, then runs bench/check.sh check UNCHANGED_RUNS times
+# (default 5) on the unchanged build, then once per SLOW_MODEL (default
+# epoll-et thread poll) with that server under the LD_PRELOAD shim
+# build/tests/slowdown.so (tests/tools/preload/slowdown.c: twice the CPU per
+# message). Everything goes to TRIAL_DIR (default /tmp/compare-trial); the
+# summary, one line per check, to stdout and TRIAL_DIR/summary.txt.
+# Each bench run takes the bench lock itself (bench/run.sh).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRIAL_DIR=${TRIAL_DIR:-/tmp/compare-trial}
+UNCHANGED=${1:-5}
+shift || true
+SLOW=("$@")
+((${#SLOW[@]})) || SLOW=(epoll-et thread poll)
+
+make -C "$ROOT" --no-print-directory -s all build/tests/slowdown.so
+export BASELINE="$TRIAL_DIR/baseline" CHECK_RESULTS="$TRIAL_DIR/check" NO_BUILD=1
+mkdir -p "$TRIAL_DIR"
+summary="$TRIAL_DIR/summary.txt"
+: >"$summary"
+
+say() { echo "$*" | tee -a "$summary"; }
+
+say "# compare-trial $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname -s): $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+"$ROOT/bench/check.sh" baseline 2>"$TRIAL_DIR/baseline.log"
+say "baseline: $(readlink -f "$BASELINE") (git $(awk -F': ' '$1 == "git" { print $2 }' "$BASELINE/env.txt"))"
+
+# check LABEL [VAR=VALUE...]: one bench-check; one summary line.
+check() {
+	local label=$1 rc=0 out
+	shift
+	out="$TRIAL_DIR/$label.md"
+	env "$@" "$ROOT/bench/check.sh" check >"$out" 2>"$TRIAL_DIR/$label.log" || rc=$?
+	local named suspects run
+	named=$(grep -E '^(REGRESSION|MISSING):' "$out" | sed 's/ (.*//' | tr '\n' ';' || true)
+	run=$(sed -n 's/^check: report in \(.*\)\/check.md$/\1/p' "$TRIAL_DIR/$label.log")
+	suspects=$([[ -s "$run/suspects.txt" ]] && awk '{ printf "%s%s", (NR > 1 ? ", " : ""), $0 }' "$run/suspects.txt" || echo none)
+	say "$label: exit $rc; suspects before the rerun: $suspects; named: ${named:-nothing}; load $(cut -d' ' -f1 /proc/loadavg)"
+	for m in "${SLOW[@]}"; do
+		if [[ "$label" == "slow-$m" ]]; then
+			grep -E "^\| $m \| .* CPU/msg " "$out" | sed 's/^/    /' | tee -a "$summary" || true
+		fi
+	done
+}
+
+for ((i = 1; i <= UNCHANGED; i++)); do
+	check "unchanged-$i"
+done
+for m in "${SLOW[@]}"; do
+	check "slow-$m" LD_PRELOAD="$ROOT/build/tests/slowdown.so" SLOWDOWN_PROG="echo-$m" SLOWDOWN_FACTOR=2
+done
