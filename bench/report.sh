@@ -104,5 +104,10 @@ setup="$setup ${pinning:-}. Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?
 
 awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="$MODELS_ALL" \
 	-v drawn="${drawn[*]}" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv" >"$run_dir/README.md.tmp"
+# make syscalls (bench/syscalls.sh) may leave its table beside the run: link it.
+if [[ -f "$run_dir/syscalls.md" ]]; then
+	printf '\n## System calls per message\n\n[syscalls.md](syscalls.md): %s\n' \
+		"system calls per echoed message, by call, for every model (make syscalls)." >>"$run_dir/README.md.tmp"
+fi
 mv "$run_dir/README.md.tmp" "$run_dir/README.md"
 echo "report: $run_dir/README.md, ${#drawn[@]} charts" >&2

@@ -167,9 +167,18 @@ static bool on_readable(struct conn *c)
 			return false;
 		}
 		if (status == ECHO_AGAIN) {
+			trace("again", c->fd, "reads=%d", reads);
 			c->readable = false; /* drained: the next edge will tell */
 			break;
 		}
+#ifdef ET_READ_ONCE
+		/* The classic edge-triggered bug, built only on request for
+		 * docs/experiments.md: one read per edge, then the socket is
+		 * forgotten as if drained. What that read left behind waits for
+		 * an edge that never comes, and its client hangs. */
+		c->readable = false;
+		break;
+#endif
 	}
 	if (!update_events(c)) {
 		conn_close(c, "epoll_ctl-failed");
@@ -177,8 +186,11 @@ static bool on_readable(struct conn *c)
 	}
 	/* Budget spent with data left: go to the back of the ready list. With a
 	 * full buffer, on_writable puts it back once the output drains. */
-	if (c->readable && echo_wants_read(&c->buf))
+	if (c->readable && echo_wants_read(&c->buf)) {
+		trace("budget", c->fd, "reads=%d pending=%zu", READS_PER_TURN,
+		      c->buf.end - c->buf.start);
 		ready_push(c);
+	}
 	return true;
 }
 

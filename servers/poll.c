@@ -138,6 +138,7 @@ static bool on_writable(struct conn *c)
  * slot, only ever moves an entry already handled. */
 static void dispatch(void)
 {
+	trace("scan", -1, "call=poll examined=%zu", nfds);
 	for (size_t i = nfds - 1; i >= 1; i--) {
 		short revents = pfds[i].revents;
 		struct conn *c = conns[i];

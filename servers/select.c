@@ -127,6 +127,7 @@ static int fill_fd_sets(int listenfd, fd_set *readable, fd_set *writable)
 /* Scans every fd up to high_fd: select says how many are ready, not which. */
 static void dispatch(int high_fd, const fd_set *readable, const fd_set *writable)
 {
+	trace("scan", -1, "call=select examined=%d", high_fd + 1);
 	for (int fd = 0; fd <= high_fd; fd++) {
 		struct conn *c = conns[fd];
 

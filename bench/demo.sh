@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# bench/demo.sh - watch one model interleave a few slow clients.
+#
+#   bench/demo.sh MODEL        e.g. bench/demo.sh select   (or: make demo MODEL=select)
+#
+# Starts bin/echo-MODEL -v on a free loopback port, drives it with a handful of
+# slow clients - bin/loadgen in open loop: DEMO_CLIENTS connections sending
+# DEMO_RATE messages a second in all (2 a second each by default) for
+# DEMO_SECONDS - then stops the server and prints its trace, one line per
+# event, in the format every model shares (README, "The trace"):
+#
+#     time_s     tid event    fd       details
+#   0.313067    7616 accept   fd=5     peer=127.0.0.1:49698
+#
+# seconds since the server started, the thread (or process) that acted, the
+# event, the fd, key=value details. Last come a few lines on what this model
+# shows and the load generator's count.
+#
+# blocking serves one client at a time, and pool is started with fewer workers
+# (DEMO_WORKERS) than there are clients: in both the waiting clients are the
+# lesson, so their messages not echoed in time are expected, not an error.
+#
+# Environment: DEMO_CLIENTS (3), DEMO_RATE (6, messages/s in all),
+# DEMO_SECONDS (2), DEMO_SIZE (64 bytes), DEMO_WORKERS (2, pool only),
+# DEMO_TRACE (also keep the raw trace in this file), BIN (bin).
+# Exit status: 0 the demo ran and the server stopped cleanly; 1 otherwise;
+# 2 usage.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN=${BIN:-$ROOT/bin}
+DEMO_CLIENTS=${DEMO_CLIENTS:-3}
+DEMO_RATE=${DEMO_RATE:-6}
+DEMO_SECONDS=${DEMO_SECONDS:-2}
+DEMO_SIZE=${DEMO_SIZE:-64}
+DEMO_WORKERS=${DEMO_WORKERS:-2}
+DEMO_TRACE=${DEMO_TRACE:-}
+MODELS="blocking fork thread pool select poll epoll-lt epoll-et"
+
+usage() {
+	echo "usage: bench/demo.sh MODEL    (MODEL: ${MODELS// /, })" >&2
+	exit 2
+}
+
+die() {
+	echo "demo.sh: $*" >&2
+	exit 1
+}
+
+[[ $# -eq 1 ]] || usage
+model=$1
+[[ " $MODELS " == *" $model "* ]] || usage
+[[ -x "$BIN/echo-$model" && -x "$BIN/loadgen" ]] || die "$BIN/echo-$model or $BIN/loadgen missing: run make"
+
+TMP=$(mktemp -d)
+SERVER_PID=""
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	if [[ -n "$SERVER_PID" ]]; then
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+now_ms() {
+	local us=${EPOCHREALTIME//[!0-9]/}
+	echo $((us / 1000))
+}
+
+# alive PID: true while PID runs and is not a zombie.
+alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+
+# ---- start the server and wait (5 s at most) for its readiness line ---------
+server_args=(-p 0 -v)
+waiting_is_the_lesson=false
+case $model in
+blocking) waiting_is_the_lesson=true ;;
+pool)
+	server_args+=(-w "$DEMO_WORKERS")
+	((DEMO_WORKERS >= DEMO_CLIENTS)) || waiting_is_the_lesson=true
+	;;
+esac
+
+"$BIN/echo-$model" "${server_args[@]}" </dev/null >"$TMP/server.out" 2>"$TMP/trace" &
+SERVER_PID=$!
+deadline=$(($(now_ms) + 5000))
+line=""
+until IFS= read -r line <"$TMP/server.out"; do
+	alive "$SERVER_PID" || die "echo-$model exited before it was ready: $(cat "$TMP/trace")"
+	(($(now_ms) < deadline)) || die "echo-$model printed no readiness line within 5 s"
+	sleep 0.01
+done
+port=${line##*:}
+port=${port%% *}
+
+# ---- the slow clients: loadgen bounds itself (duration + 1 s grace), and
+# timeout bounds loadgen.
+loadgen_status=0
+timeout -k 2 $((DEMO_SECONDS + 10)) "$BIN/loadgen" -p "$port" -c "$DEMO_CLIENTS" \
+	-r "$DEMO_RATE" -s "$DEMO_SIZE" -W 0 -d "${DEMO_SECONDS}s" --format json -q \
+	>"$TMP/loadgen.json" 2>"$TMP/loadgen.err" || loadgen_status=$?
+
+# ---- stop the server (SIGTERM, 5 s at most) ----------------------------------
+kill -TERM "$SERVER_PID" 2>/dev/null || true
+deadline=$(($(now_ms) + 5000))
+while alive "$SERVER_PID" && (($(now_ms) < deadline)); do
+	sleep 0.01
+done
+server_status=0
+if alive "$SERVER_PID"; then
+	kill -KILL "$SERVER_PID" 2>/dev/null || true
+	server_status=timeout
+fi
+wait "$SERVER_PID" 2>/dev/null || server_status=$?
+SERVER_PID=""
+
+# ---- the trace ----------------------------------------------------------------
+per_client=$(awk -v r="$DEMO_RATE" -v c="$DEMO_CLIENTS" 'BEGIN { printf "%g", r / c }')
+echo "# demo: echo-$model -v, $DEMO_CLIENTS clients, $per_client messages/s each ($DEMO_SIZE B), ${DEMO_SECONDS} s"
+[[ $model != pool ]] || echo "# pool started with -w $DEMO_WORKERS"
+echo
+printf '%10s %7s %-8s %-8s %s\n' time_s tid event fd details
+cat "$TMP/trace"
+[[ -z "$DEMO_TRACE" ]] || cp "$TMP/trace" "$DEMO_TRACE"
+echo
+
+case $model in
+blocking)
+	echo "# Look: one fd is served from accept to close; the next accept comes only after"
+	echo "# that close, and the others' waiting messages arrive in one late read."
+	;;
+fork)
+	echo "# Look: each accept is followed by a fork line; the reads and writes carry the"
+	echo "# child's pid in the tid column, not the parent's."
+	;;
+thread)
+	echo "# Look: each accept starts a thread; each client's reads and writes carry its"
+	echo "# own thread id."
+	;;
+pool)
+	echo "# Look: queue (acceptor) then serve (a worker's tid); with $DEMO_WORKERS workers the"
+	echo "# next client is served only when a worker's client closes."
+	;;
+select)
+	echo "# Look: every wait (one pselect call) is followed by a scan of every fd up to"
+	echo "# the highest (examined=), however few are ready."
+	;;
+poll)
+	echo "# Look: every wait (one ppoll call) is followed by a scan of the whole pollfd"
+	echo "# array (examined=), however few are ready."
+	;;
+epoll-lt)
+	echo "# Look: each wait returns only the ready fds (ready=), one read per event;"
+	echo "# nothing is scanned. One thread id throughout."
+	;;
+epoll-et)
+	echo "# Look: after an edge (readable) the server reads until a read finds nothing:"
+	echo "# 'again' (EAGAIN). 'budget' would show a client that used its 8 reads."
+	;;
+esac
+
+json=$(cat "$TMP/loadgen.json")
+messages="?"
+timeouts="?"
+[[ $json =~ \"messages\":([0-9]+) ]] && messages=${BASH_REMATCH[1]}
+[[ $json =~ \"timeout\":([0-9]+) ]] && timeouts=${BASH_REMATCH[1]}
+echo "# loadgen: $messages messages echoed in time, $timeouts not echoed (timeout), exit $loadgen_status"
+
+[[ $server_status == 0 ]] || die "echo-$model did not stop cleanly (status $server_status)"
+if ((loadgen_status != 0)) && ! $waiting_is_the_lesson; then
+	cat "$TMP/loadgen.err" >&2
+	die "the load generator failed (exit $loadgen_status)"
+fi
+exit 0
