@@ -63,7 +63,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(WRAP_OBJ)
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 
-TEST_PACKAGES := gcc make bats bats-support bats-assert jq gnuplot-nox
+TEST_PACKAGES := gcc make bats bats-support bats-assert jq gnuplot-nox strace
 ALL_PACKAGES := $(TEST_PACKAGES) shellcheck clang-format strace valgrind
 
 test:
