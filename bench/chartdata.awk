@@ -80,20 +80,6 @@ function sort_xs(    i, j, t) {
 	}
 }
 
-function count_label(n) {
-	if (n >= 1000 && n % 1000 == 0)
-		return (n / 1000) "k"
-	return n ""
-}
-
-function bytes_label(n) {
-	if (n >= 1048576 && n % 1048576 == 0)
-		return (n / 1048576) " MiB"
-	if (n >= 1024 && n % 1024 == 0)
-		return (n / 1024) " KiB"
-	return n " B"
-}
-
 function x_label(x) {
 	if (xmode == "bytes")
 		return bytes_label(x)

@@ -83,7 +83,7 @@ while read -r name workload metric scale xmode; do
 	rm -f "$run_dir/$name.png" "$run_dir/$name.svg"
 	awk -v workload="$workload" -v metric="$metric" -v scale="$scale" -v xmode="$xmode" \
 		-v models="$MODELS_ALL" -v dat="$run_dir/data/$name.dat" -v inc="$run_dir/data/$name.gp" \
-		-f "$BENCH_DIR/chartdata.awk" "$run_dir/agg.csv"
+		-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/chartdata.awk" "$run_dir/agg.csv"
 	npoints=$(awk '$1 == "npoints" { print $3 }' "$run_dir/data/$name.gp")
 	[[ "${npoints:-0}" -gt 0 ]] || continue
 	for fmt in png svg; do
@@ -103,7 +103,7 @@ setup="$setup each point a fresh server, ${warmup:-?} s of warm-up, then ${durat
 setup="$setup ${pinning:-}. Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?}."
 
 awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="$MODELS_ALL" \
-	-v drawn="${drawn[*]}" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv" >"$run_dir/README.md.tmp"
+	-v drawn="${drawn[*]}" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv" >"$run_dir/README.md.tmp"
 # make syscalls (bench/syscalls.sh) may leave its table beside the run: link it.
 if [[ -f "$run_dir/syscalls.md" ]]; then
 	printf '\n## System calls per message\n\n[syscalls.md](syscalls.md): %s\n' \

@@ -314,17 +314,6 @@ check_connect_close_cycles() {
 	for_each_model check_connect_close_cycles
 }
 
-# crowd_counts NAME: parses probe NAME's "crowd served=S shed=D waiting=W".
-crowd_counts() {
-	local line
-	line=$(grep '^crowd ' "$BATS_TEST_TMPDIR/$1.out")
-	[[ $line =~ served=([0-9]+)\ shed=([0-9]+)\ waiting=([0-9]+) ]] || return 1
-	CROWD_SERVED=${BASH_REMATCH[1]}
-	CROWD_SHED=${BASH_REMATCH[2]}
-	CROWD_WAITING=${BASH_REMATCH[3]}
-	echo "# $1: $line"
-}
-
 # Runs one crowd of 40 against a server with 32 descriptors and checks the
 # split for the model. Sets CROWD_SERVED.
 crowd_round() {

@@ -503,17 +503,6 @@ check_max_conns_sheds() {
 	for_each_model check_max_conns_sheds
 }
 
-# crowd_counts: parses the probe's "crowd served=S shed=D waiting=W" line.
-crowd_counts() {
-	local line
-	line=$(grep '^crowd ' "$BATS_TEST_TMPDIR/crowd.out")
-	[[ $line =~ served=([0-9]+)\ shed=([0-9]+)\ waiting=([0-9]+) ]] || return 1
-	CROWD_SERVED=${BASH_REMATCH[1]}
-	CROWD_SHED=${BASH_REMATCH[2]}
-	CROWD_WAITING=${BASH_REMATCH[3]}
-	echo "# $1: $line"
-}
-
 check_out_of_descriptors() {
 	local model=$1 clients=40 cpu_before cpu_after
 	# 32 descriptors: after stdio, the listener and the spare, room for
@@ -522,7 +511,7 @@ check_out_of_descriptors() {
 	SERVER_FD_LIMIT=32 start_server "$model" $([[ $model == pool ]] && echo "-w 64")
 	spawn_probe crowd crowd -c "$clients" --hold --settle-ms 1000 -t 10000
 	wait_for_probe_line crowd '^crowd ' 10000
-	crowd_counts "$model"
+	crowd_counts crowd
 	case $model in
 	blocking)
 		# One client at a time: the rest wait in the backlog, none shed.
@@ -562,7 +551,7 @@ check_fd_setsize() {
 	start_server "$model"
 	spawn_probe crowd crowd -c "$clients" --hold --settle-ms 1000 -t 20000
 	wait_for_probe_line crowd '^crowd ' 20000
-	crowd_counts "$model"
+	crowd_counts crowd
 	assert_equal "$CROWD_WAITING" 0
 	if [[ $model == select ]]; then
 		((CROWD_SHED >= 1)) || fail "select kept $CROWD_SERVED connections, past FD_SETSIZE"

@@ -448,3 +448,16 @@ tasks_of_uid() {
 		awk -v uid="$1" '/^Uid:/ { real = $2 } /^Threads:/ { if (real == uid) n += $2 }
 			END { print n + 0 }'
 }
+
+# crowd_counts NAME: parses probe NAME's "crowd served=S shed=D waiting=W"
+# into CROWD_SERVED, CROWD_SHED and CROWD_WAITING, for the suites to check.
+# shellcheck disable=SC2034 # read by the suites that load this file
+crowd_counts() {
+	local line
+	line=$(grep '^crowd ' "$BATS_TEST_TMPDIR/$1.out")
+	[[ $line =~ served=([0-9]+)\ shed=([0-9]+)\ waiting=([0-9]+) ]] || return 1
+	CROWD_SERVED=${BASH_REMATCH[1]}
+	CROWD_SHED=${BASH_REMATCH[2]}
+	CROWD_WAITING=${BASH_REMATCH[3]}
+	echo "# $1: $line"
+}
