@@ -156,10 +156,6 @@ concurrent_opts() {
 	return 0
 }
 
-served_again_eventually() {
-	"$PROBE" -p "$SERVER_PORT" ping -t 1000 >/dev/null 2>&1
-}
-
 # ---- clients that do not read ----------------------------------------------------
 
 # Two clients send up to 64 MiB each and read nothing until the server stops

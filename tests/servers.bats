@@ -456,10 +456,6 @@ check_max_conns_option() {
 
 # ---- caps and shedding -----------------------------------------------------------
 
-served_again_eventually() {
-	"$PROBE" -p "$SERVER_PORT" ping -t 1000 >/dev/null 2>&1
-}
-
 check_max_conns_sheds() {
 	local model=$1
 	case $model in
@@ -503,48 +499,9 @@ check_max_conns_sheds() {
 	for_each_model check_max_conns_sheds
 }
 
-check_out_of_descriptors() {
-	local model=$1 clients=40 cpu_before cpu_after
-	# 32 descriptors: after stdio, the listener and the spare, room for
-	# about 25 clients in one process.
-	# shellcheck disable=SC2046
-	SERVER_FD_LIMIT=32 start_server "$model" $([[ $model == pool ]] && echo "-w 64")
-	spawn_probe crowd crowd -c "$clients" --hold --settle-ms 1000 -t 10000
-	wait_for_probe_line crowd '^crowd ' 10000
-	crowd_counts crowd
-	case $model in
-	blocking)
-		# One client at a time: the rest wait in the backlog, none shed.
-		assert_equal "$CROWD_SERVED" 1
-		assert_equal "$CROWD_WAITING" $((clients - 1))
-		;;
-	fork)
-		# The parent closes each connection after the fork: it never runs
-		# out, and each child has a table of its own.
-		assert_equal "$CROWD_SERVED" "$clients"
-		;;
-	*)
-		((CROWD_SERVED >= 1)) || fail "served none"
-		((CROWD_SHED >= 1)) || fail "shed none: it cannot have had room for $clients"
-		assert_equal "$CROWD_WAITING" 0
-		;;
-	esac
-	# No spinning on a listener it cannot accept from: measured over a
-	# fixed half second of idle time, it uses under a fifth of a core.
-	cpu_before=$(cpu_ticks "$SERVER_PID")
-	sleep 0.5
-	cpu_after=$(cpu_ticks "$SERVER_PID")
-	echo "# $model: $((cpu_after - cpu_before)) ticks of CPU in 0.5 s idle"
-	(((cpu_after - cpu_before) * 100 < $(getconf CLK_TCK) * 10)) || fail "the server spins"
-	# The clients it kept are still served; then new ones are again.
-	release_probe crowd
-	finish_probe crowd 10
-	wait_until 3000 served_again_eventually
-}
-
-@test "out of descriptors it sheds new connections, keeps serving the old ones and does not spin (blocking: the rest wait; fork: never runs out)" {
-	for_each_model check_out_of_descriptors
-}
+# Out of descriptors (EMFILE): tests/robustness.bats, "out of descriptors it
+# keeps serving...", checks the shedding, the kept clients, the first client
+# after, a second round and the absence of spinning, over every model.
 
 check_fd_setsize() {
 	local model=$1 clients=1100

@@ -461,3 +461,9 @@ crowd_counts() {
 	CROWD_WAITING=${BASH_REMATCH[3]}
 	echo "# $1: $line"
 }
+
+# served_again_eventually: one ping to the current server succeeds (for
+# wait_until, after descriptors or a cap free up).
+served_again_eventually() {
+	"$PROBE" -p "$SERVER_PORT" ping -t 1000 >/dev/null 2>&1
+}

@@ -338,42 +338,11 @@ static bool send_all(int fd, const unsigned char *buf, size_t len_bytes, long ti
 	return true;
 }
 
-/* Reads len_bytes of echo and checks them against check. */
-static bool expect_echo(int fd, struct byte_source *check, size_t len_bytes, long timeout_ms)
+/* Reads exactly len_bytes into buf by deadline_ms. The messages count the
+ * bytes as done_bytes + got of total_bytes: the caller may read in pieces. */
+static bool read_exactly(int fd, unsigned char *buf, size_t len_bytes, int64_t deadline_ms,
+                         size_t done_bytes, size_t total_bytes)
 {
-	int64_t deadline_ms = now_ms() + timeout_ms;
-	unsigned char buf[MAX_CHUNK_BYTES];
-	size_t got_bytes = 0;
-
-	while (got_bytes < len_bytes) {
-		size_t want =
-		    len_bytes - got_bytes < sizeof buf ? len_bytes - got_bytes : sizeof buf;
-		ssize_t n = read(fd, buf, want);
-
-		if (n > 0) {
-			if (!source_check(check, buf, (size_t)n, 0))
-				return false;
-			got_bytes += (size_t)n;
-		} else if (n == 0) {
-			err_msg("the server closed the connection after %zu of %zu echoed bytes",
-			        got_bytes, len_bytes);
-			return false;
-		} else if (errno != EAGAIN && errno != EINTR) {
-			err_ret("read after %zu of %zu echoed bytes", got_bytes, len_bytes);
-			return false;
-		} else if (wait_for(fd, POLLIN, deadline_ms) == 0) {
-			err_msg("got %zu of %zu echoed bytes within %ld ms", got_bytes, len_bytes,
-			        timeout_ms);
-			return false;
-		}
-	}
-	return true;
-}
-
-/* Reads exactly len_bytes into buf within timeout_ms. */
-static bool readn_until(int fd, unsigned char *buf, size_t len_bytes, long timeout_ms)
-{
-	int64_t deadline_ms = now_ms() + timeout_ms;
 	size_t got_bytes = 0;
 
 	while (got_bytes < len_bytes) {
@@ -383,18 +352,43 @@ static bool readn_until(int fd, unsigned char *buf, size_t len_bytes, long timeo
 			got_bytes += (size_t)n;
 		} else if (n == 0) {
 			err_msg("the server closed the connection after %zu of %zu echoed bytes",
-			        got_bytes, len_bytes);
+			        done_bytes + got_bytes, total_bytes);
 			return false;
 		} else if (errno != EAGAIN && errno != EINTR) {
-			err_ret("read after %zu of %zu echoed bytes", got_bytes, len_bytes);
+			err_ret("read after %zu of %zu echoed bytes", done_bytes + got_bytes,
+			        total_bytes);
 			return false;
 		} else if (wait_for(fd, POLLIN, deadline_ms) == 0) {
-			err_msg("got %zu of %zu echoed bytes within %ld ms", got_bytes, len_bytes,
-			        timeout_ms);
+			err_msg("got %zu of %zu echoed bytes before the deadline",
+			        done_bytes + got_bytes, total_bytes);
 			return false;
 		}
 	}
 	return true;
+}
+
+/* Reads len_bytes of echo and checks them against check. */
+static bool expect_echo(int fd, struct byte_source *check, size_t len_bytes, long timeout_ms)
+{
+	int64_t deadline_ms = now_ms() + timeout_ms;
+	unsigned char buf[MAX_CHUNK_BYTES];
+
+	for (size_t got_bytes = 0; got_bytes < len_bytes;) {
+		size_t want =
+		    len_bytes - got_bytes < sizeof buf ? len_bytes - got_bytes : sizeof buf;
+
+		if (!read_exactly(fd, buf, want, deadline_ms, got_bytes, len_bytes) ||
+		    !source_check(check, buf, want, 0))
+			return false;
+		got_bytes += want;
+	}
+	return true;
+}
+
+/* Reads exactly len_bytes into buf within timeout_ms. */
+static bool readn_until(int fd, unsigned char *buf, size_t len_bytes, long timeout_ms)
+{
+	return read_exactly(fd, buf, len_bytes, now_ms() + timeout_ms, 0, len_bytes);
 }
 
 /* Says what is waiting on a readable fd that should have stayed quiet. */
