@@ -20,7 +20,15 @@ LDLIBS := -pthread
 BUILD ?= build
 BIN ?= bin
 
-MODELS := blocking fork thread pool select poll epoll-lt epoll-et
+# The eight textbook models, then the four production designs (issue 8). uring
+# and libevent need a library: each is built only when its header is found
+# (make deps and make test install liburing-dev and libevent-dev; without
+# them the suites and the bench skip those two and say why).
+have_header = $(shell printf '\043include <$(1)>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo yes)
+OPTIONAL_MODELS := $(if $(call have_header,liburing.h),uring) \
+	$(if $(call have_header,event2/event.h),libevent)
+MODELS := blocking fork thread pool select poll epoll-lt epoll-et prefork reactors \
+	$(OPTIONAL_MODELS)
 SERVERS := $(MODELS:%=$(BIN)/echo-%)
 
 # The load generator: every client/*.c linked into one program.
@@ -60,14 +68,23 @@ $(BIN)/loadgen: $(CLIENT_SRCS:%.c=$(BUILD)/%.o) $(WRAP_OBJ)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(WRAP_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
+# The two library-backed servers link their library (libevent_core holds the
+# event loop and bufferevents; the rest of libevent is not needed).
+%/echo-uring: LDLIBS += -luring
+%/echo-libevent: LDLIBS += -levent_core
+
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 
 TEST_PACKAGES := gcc make bats bats-support bats-assert jq gnuplot-nox strace
-ALL_PACKAGES := $(TEST_PACKAGES) shellcheck clang-format strace valgrind
+# The libraries of the uring and libevent models: installed when we may (as
+# root), otherwise those two models are left out and the suites say so.
+MODEL_PACKAGES := liburing-dev libevent-dev
+ALL_PACKAGES := $(TEST_PACKAGES) $(MODEL_PACKAGES) shellcheck clang-format strace valgrind
 
 test:
 	@tests/ensure-packages $(TEST_PACKAGES)
+	@tests/ensure-packages --optional $(MODEL_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	bats --print-output-on-failure tests/
 
@@ -77,6 +94,7 @@ test:
 .PHONY: bench
 bench:
 	@tests/ensure-packages gnuplot-nox gcc make
+	@tests/ensure-packages --optional $(MODEL_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	NO_BUILD=1 bench/run.sh
 

@@ -29,6 +29,7 @@ static const struct server_model model = {
 	.summary = "Echo server with a fixed pool of worker threads fed by a bounded queue.",
 	.features = FEATURE_WORKERS | FEATURE_MAX_CONNS,
 	.default_workers = 16,
+	.workers_help = "worker threads",
 	.default_max_conns = 1024,
 	.max_conns_help = "accepted connections waiting for a worker at most (default 1024);\n"
 	                  "                      when full, new clients wait in the listen backlog",

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,6 +268,15 @@ void format_sockaddr(const struct sockaddr *sa, char *out, size_t out_bytes)
 	}
 }
 
+long usable_cores(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof set, &set) < 0)
+		return 1;
+	return CPU_COUNT(&set);
+}
+
 /* ---- server options --------------------------------------------------- */
 
 static void print_usage(FILE *out, const struct server_model *model)
@@ -277,11 +287,18 @@ static void print_usage(FILE *out, const struct server_model *model)
 	        "  -p, --port N        TCP port (default %s; 0 picks a free port)\n"
 	        "  -b, --bind ADDR     address to listen on (default %s; IPv6 literals work)\n",
 	        prog_name, model->summary, DEFAULT_PORT, DEFAULT_BIND);
-	if (model->features & FEATURE_WORKERS)
-		fprintf(out, "  -w, --workers N     worker threads (default %ld)\n",
+	if ((model->features & FEATURE_WORKERS) && model->default_workers == 0)
+		fprintf(out,
+		        "  -w, --workers N     %s\n"
+		        "                      (default: one per usable core, %ld here)\n",
+		        model->workers_help, usable_cores());
+	else if (model->features & FEATURE_WORKERS)
+		fprintf(out, "  -w, --workers N     %s (default %ld)\n", model->workers_help,
 		        model->default_workers);
 	if (model->features & FEATURE_MAX_CONNS)
 		fprintf(out, "  -m, --max-conns N   %s\n", model->max_conns_help);
+	if (model->flag_option != NULL)
+		fprintf(out, "      --%-14s%s\n", model->flag_option, model->flag_help);
 	fprintf(out,
 	        "  -v, --verbose       trace every event to stderr\n"
 	        "  -h, --help          show this help and exit\n"
@@ -341,7 +358,7 @@ static void check_bind_addr(const struct server_model *model, const char *addr)
 void server_parse_options(int argc, char **argv, const struct server_model *model,
                           struct server_options *opts)
 {
-	static const struct option longopts[] = {
+	struct option longopts[] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "workers", required_argument, NULL, 'w' },
@@ -349,6 +366,7 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ model->flag_option, no_argument, NULL, 'F' }, /* ends the list if NULL */
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -358,6 +376,8 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 		                         .port = DEFAULT_PORT,
 		                         .workers = model->default_workers,
 		                         .max_conns = model->default_max_conns };
+	if ((model->features & FEATURE_WORKERS) && model->default_workers == 0)
+		opts->workers = usable_cores();
 	opterr = 0; /* we print our own messages, then the usage */
 	while ((c = getopt_long(argc, argv, ":p:b:w:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -382,6 +402,9 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 		case 'v':
 			opts->verbose = true;
 			break;
+		case 'F':
+			opts->flag = true;
+			break;
 		case 'h':
 			print_usage(stdout, model);
 			exit(0);
@@ -402,15 +425,19 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 
 /* ---- listening and accepting ---------------------------------------------- */
 
-/* Held open so that, out of descriptors, there is one to accept with. */
+/* Held open so that, out of descriptors, there is one to accept with. The
+ * lock is for models whose threads accept at once (reactors). */
 static int spare_fd = -1;
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void reserve_spare_fd(void)
 {
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
-int tcp_listen(const char *host, const char *port, int *gai_error)
+/* Binds and listens on the first address host:port resolves to that
+ * works; with reuseport, the socket joins the port's SO_REUSEPORT group. */
+static int listen_on(const char *host, const char *port, bool reuseport, int *gai_error)
 {
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
 		                  .ai_socktype = SOCK_STREAM };
@@ -428,6 +455,8 @@ int tcp_listen(const char *host, const char *port, int *gai_error)
 		}
 		/* Restart at once on the same port while old connections sit in TIME_WAIT. */
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+		if (reuseport)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
 		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
 			break;
 		saved_errno = errno;
@@ -439,6 +468,11 @@ int tcp_listen(const char *host, const char *port, int *gai_error)
 	return fd;
 }
 
+int tcp_listen(const char *host, const char *port, int *gai_error)
+{
+	return listen_on(host, port, false, gai_error);
+}
+
 static bool is_wildcard(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
@@ -448,28 +482,45 @@ static bool is_wildcard(const struct sockaddr *sa)
 	return false;
 }
 
-int server_listen(const struct server_model *model, const struct server_options *opts)
+/* Listens or exits 1 naming the address and the reason. */
+static int Listen_on(const struct server_options *opts, const char *port, bool reuseport)
+{
+	int gai_error, fd = listen_on(opts->bind_addr, port, reuseport, &gai_error);
+
+	if (fd < 0 && gai_error != 0)
+		err_quit("cannot listen on %s port %s: %s", opts->bind_addr, port,
+		         gai_strerror(gai_error));
+	if (fd < 0)
+		err_sys("cannot listen on %s port %s", opts->bind_addr, port);
+	return fd;
+}
+
+/* The address a listener got ("127.0.0.1:40123"); its port in *port. */
+static void listener_address(int fd, char *where, size_t where_bytes, char *port, size_t port_bytes)
 {
 	struct sockaddr_storage addr;
 	socklen_t addr_len = sizeof addr;
-	char where[INET6_ADDRSTRLEN + 16];
-	int gai_error, listenfd;
 
-	raise_fd_limit();
-	signals_init();
-	listenfd = tcp_listen(opts->bind_addr, opts->port, &gai_error);
-	if (listenfd < 0 && gai_error != 0)
-		err_quit("cannot listen on %s port %s: %s", opts->bind_addr, opts->port,
-		         gai_strerror(gai_error));
-	if (listenfd < 0)
-		err_sys("cannot listen on %s port %s", opts->bind_addr, opts->port);
-	if (getsockname(listenfd, (struct sockaddr *)&addr, &addr_len) < 0)
+	if (getsockname(fd, (struct sockaddr *)&addr, &addr_len) < 0)
 		err_sys("getsockname");
-	format_sockaddr((struct sockaddr *)&addr, where, sizeof where);
+	format_sockaddr((struct sockaddr *)&addr, where, where_bytes);
+	snprintf(port, port_bytes, "%s", strrchr(where, ':') + 1);
 	if (is_wildcard((struct sockaddr *)&addr))
 		err_msg("warning: listening on %s accepts connections from every network "
 		        "this machine is on",
 		        where);
+}
+
+/* Start-up before any listener: more descriptors, the signal handlers. */
+static void server_prepare(void)
+{
+	raise_fd_limit();
+	signals_init();
+}
+
+/* Start-up after the listeners: the spare descriptor and the readiness line. */
+static void server_ready(const struct server_model *model, int listenfd, const char *where)
+{
 	reserve_spare_fd();
 	signals_watch_listener(listenfd);
 	trace("listen", listenfd, "addr=%s model=%s", where, model->name);
@@ -477,7 +528,38 @@ int server_listen(const struct server_model *model, const struct server_options 
 	 * must not stop the server, so the result is ignored. */
 	printf("listening on %s (%s)\n", where, model->name);
 	fflush(stdout);
+}
+
+int server_listen(const struct server_model *model, const struct server_options *opts)
+{
+	char where[INET6_ADDRSTRLEN + 16], port[8];
+	int listenfd;
+
+	server_prepare();
+	listenfd = Listen_on(opts, opts->port, false);
+	listener_address(listenfd, where, sizeof where, port, sizeof port);
+	server_ready(model, listenfd, where);
 	return listenfd;
+}
+
+void server_listen_group(const struct server_model *model, const struct server_options *opts,
+                         int *fds, int count)
+{
+	char where[INET6_ADDRSTRLEN + 16], port[8];
+
+	server_prepare();
+	/* Any process of the same user may join an SO_REUSEPORT group. A plain
+	 * listener cannot bind where anything listens: if it can, the port is
+	 * free. Port 0 asks the kernel for a free port anyway. */
+	if (strcmp(opts->port, "0") != 0)
+		close(Listen_on(opts, opts->port, false));
+	fds[0] = Listen_on(opts, opts->port, true);
+	listener_address(fds[0], where, sizeof where, port, sizeof port);
+	for (int i = 1; i < count; i++)
+		fds[i] = Listen_on(opts, port, true);
+	for (int i = 1; i < count; i++)
+		trace("listen", fds[i], "addr=%s reuseport=%d/%d", where, i + 1, count);
+	server_ready(model, fds[0], where);
 }
 
 /* True when a connection is waiting to be accepted: poll needs no new fd. */
@@ -512,7 +594,7 @@ int accept_conn(int listenfd)
 		format_sockaddr((struct sockaddr *)&peer, peer_text, sizeof peer_text);
 		trace("accept", fd, "peer=%s", peer_text);
 	}
-	if (fd >= 0 || (errno != EMFILE && errno != ENFILE) || spare_fd < 0)
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
 		return fd;
 	/* Out of descriptors. accept(2) says so before it looks for a
 	 * connection: with none waiting there is nothing to shed, and a blocking
@@ -524,11 +606,15 @@ int accept_conn(int listenfd)
 	}
 	/* Free the spare, take the pending connection with it, close that at
 	 * once, and take the spare back. */
-	close(spare_fd);
-	fd = accept(listenfd, NULL, NULL);
-	if (fd >= 0)
-		shed_conn(fd, "out-of-descriptors");
-	reserve_spare_fd();
+	pthread_mutex_lock(&spare_lock);
+	if (spare_fd >= 0) {
+		close(spare_fd);
+		fd = accept(listenfd, NULL, NULL);
+		if (fd >= 0)
+			shed_conn(fd, "out-of-descriptors");
+		reserve_spare_fd();
+	}
+	pthread_mutex_unlock(&spare_lock);
 	errno = EMFILE;
 	return -1;
 }
@@ -546,6 +632,10 @@ int accept_until_stop(int listenfd)
 			connection_waiting(listenfd, -1);
 			continue;
 		}
+		/* EINVAL: the listener was shut down, so nothing more can come
+		 * (prefork's parent does that to a worker at stop). */
+		if (errno == EINVAL)
+			return -1;
 		/* EINTR: a signal; EMFILE: shed; ECONNABORTED: the client gave up. */
 		if (errno != EINTR && errno != EMFILE && errno != ECONNABORTED && !stop_requested)
 			err_ret("accept");

@@ -81,9 +81,12 @@ struct server_model {
 	const char *name;           /* "epoll-et": readiness line and binary suffix */
 	const char *summary;        /* one line for --help */
 	unsigned features;          /* enum server_feature bits */
-	long default_workers;       /* used when FEATURE_WORKERS */
+	long default_workers;       /* used when FEATURE_WORKERS; 0: one per core */
+	const char *workers_help;   /* what a worker is ("worker threads") */
 	long default_max_conns;     /* 0 means no cap but the descriptor limit */
 	const char *max_conns_help; /* what -m means for this model */
+	const char *flag_option;    /* a long option of this model only, or NULL */
+	const char *flag_help;      /* its line in --help */
 };
 
 struct server_options {
@@ -92,7 +95,13 @@ struct server_options {
 	long workers;
 	long max_conns;
 	bool verbose;
+	bool flag; /* the model's flag_option was given */
 };
+
+/* The CPUs this process may run on (sched_getaffinity): under taskset -c 0
+ * that is 1, whatever the machine has. The default for -w where a model
+ * has one worker per core. */
+long usable_cores(void);
 
 /* Parses argv with getopt_long. -h and -V print and exit 0; a usage error
  * prints a message and the usage to stderr and exits 2 (stdout stays empty). */
@@ -115,6 +124,15 @@ int server_listen(const struct server_model *model, const struct server_options 
  * errno set; *gai_error gets a getaddrinfo error when resolution failed. */
 int tcp_listen(const char *host, const char *port, int *gai_error);
 
+/* Like server_listen, but count listeners on one port, each with
+ * SO_REUSEPORT: the kernel gives every new connection to one of them by a
+ * hash of its addresses, so each listener has its own accept queue. Fills
+ * fds[0..count-1]. Before it binds the group it checks that nothing holds
+ * the port, so a second server on the same port still fails (exit 1, address
+ * in use) instead of quietly sharing its clients. */
+void server_listen_group(const struct server_model *model, const struct server_options *opts,
+                         int *fds, int count);
+
 /* Accepts one connection and returns its fd, or -1 with errno set (EAGAIN on
  * an empty non-blocking listener, EINTR, EINVAL once the listener is shut
  * down). Traced as "accept" with the peer's address. Out of descriptors
@@ -126,7 +144,8 @@ int accept_conn(int listenfd);
 
 /* For the blocking accept loops: waits for the next connection, retrying
  * EINTR and shed connections (out of descriptors, it sleeps in poll until a
- * client comes). Returns its fd, or -1 once a stop is requested. */
+ * client comes). Returns its fd, or -1 once a stop is requested or the
+ * listener is shut down. */
 int accept_until_stop(int listenfd);
 
 /* How many connections an event loop accepts each time the listener is
