@@ -98,6 +98,16 @@ bench:
 	@$(MAKE) --no-print-directory all
 	NO_BUILD=1 bench/run.sh
 
+# The unpinned profile (bench/README.md, "The unpinned profile"): nothing
+# pinned, so the multi-core models (prefork, reactors) may use every core;
+# every chart says UNPINNED. A few minutes.
+.PHONY: bench-unpinned
+bench-unpinned:
+	@tests/ensure-packages gnuplot-nox gcc make
+	@tests/ensure-packages --optional $(MODEL_PACKAGES)
+	@$(MAKE) --no-print-directory all
+	BENCH=unpinned NO_BUILD=1 bench/run.sh
+
 # The regression gate (bench/README.md, "The regression gate"): `make
 # baseline` records the check profile (BENCH=check, about three minutes) in
 # BASELINE; `make bench-check` runs it again and compares (bench/check.sh,
@@ -140,10 +150,13 @@ clean:
 # ---- robustness: sanitizer builds, valgrind, soak ----------------------------
 #   make asan      AddressSanitizer + UBSan build (build-asan/, bin-asan/), then
 #                  tests/servers.bats and tests/robustness.bats against it
-#   make tsan      ThreadSanitizer build of the threaded servers and the load
-#                  generator (build-tsan/, bin-tsan/), then both suites for
-#                  thread and pool, and the robustness suite's loadgen check
+#   make tsan      ThreadSanitizer build of the threaded servers (thread, pool,
+#                  reactors) and the load generator (build-tsan/, bin-tsan/),
+#                  then both suites for them, and the robustness suite's
+#                  loadgen check (the other models run one thread per process)
 #   make valgrind  every server under valgrind memcheck for a short session
+#                  (uring and libevent skipped, saying why, where they cannot run;
+#                  uring reported "not checked" where valgrind aborts on it)
 #   make soak      every server under sustained load (SOAK_SECONDS each),
 #                  sampling memory and descriptors: growth fails it
 # A sanitizer writes each report to a file in build-*/logs (log_path); the
@@ -161,8 +174,9 @@ ASAN_RUN := SANITIZER=asan SERVERS_DIR=bin-asan LOADGEN=$(CURDIR)/bin-asan/loadg
 	SANITIZER_LOG_DIR=$(ASAN_LOGS) \
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:quarantine_size_mb=16:log_path=$(ASAN_LOGS)/asan \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan
+TSAN_MODELS := thread pool reactors
 TSAN_RUN := SANITIZER=tsan SERVERS_DIR=bin-tsan LOADGEN=$(CURDIR)/bin-tsan/loadgen \
-	SANITIZER_LOG_DIR=$(TSAN_LOGS) SERVER_MODELS="thread pool" \
+	SANITIZER_LOG_DIR=$(TSAN_LOGS) SERVER_MODELS="$(TSAN_MODELS)" \
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(TSAN_LOGS)/tsan
 # Fails, printing them, when a sanitizer left any report in $(1).
 no_reports = @if [ -n "$$(ls -A $(1))" ]; then cat $(1)/*; \
@@ -180,7 +194,7 @@ tsan:
 	@tests/ensure-packages $(TEST_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory BUILD=build-tsan BIN=bin-tsan CFLAGS="$(TSAN_CFLAGS)" \
-		bin-tsan/echo-thread bin-tsan/echo-pool $(if $(CLIENT),bin-tsan/loadgen)
+		$(TSAN_MODELS:%=bin-tsan/echo-%) $(if $(CLIENT),bin-tsan/loadgen)
 	rm -rf $(TSAN_LOGS) && mkdir -p $(TSAN_LOGS)
 	$(TSAN_RUN) bats --print-output-on-failure tests/servers.bats tests/robustness.bats
 	$(call no_reports,$(TSAN_LOGS))
@@ -200,6 +214,16 @@ clean-robustness:
 	rm -rf build-asan bin-asan build-tsan bin-tsan
 
 SHELL_SCRIPTS += tests/valgrind.sh
+
+# The LD_PRELOAD shim that widens the race of reactors' spare descriptor
+# (tests/tools/preload/slow-spare.c), for tests/robustness.bats: built with
+# everything, never instrumented (a sanitizer build's flags are left out).
+SLOW_SPARE_SO := $(BUILD)/tests/slow-spare.so
+all: $(SLOW_SPARE_SO)
+$(SLOW_SPARE_SO): tests/tools/preload/slow-spare.c
+	@mkdir -p $(@D)
+	$(CC) $(REQUIRED_CFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) $(EXTRA_CFLAGS) -shared -fPIC \
+		-o $@ $< -ldl
 
 # ---- teaching: watch a model, count its system calls -------------------------
 #   make demo MODEL=select  that server's -v trace while a few slow clients use it

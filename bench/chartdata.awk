@@ -2,16 +2,21 @@
 # gnuplot scripts read.
 #
 #   awk -v workload=closed -v metric=msgs_per_s -v scale=1 -v xmode=count \
-#       -v models="blocking fork ..." -v dat=out.dat -v inc=out.gp \
+#       -v models="blocking fork ..." -v lts="1 2 ..." -v dat=out.dat -v inc=out.gp \
 #       -f bench/chartdata.awk agg.csv
+#
+# models: the models of the run, in teaching order; lts: the line type of
+# each (its place in bench/models.sh, as bench/style.gp numbers them), so a
+# model keeps its style whichever models a run has.
 #
 # dat gets one block per model, in the order of `models` (gnuplot's `index`),
 # each row "x median min max client_bound"; a point that did not run or
 # failed is a blank line, which gnuplot draws as a gap in the line, never as
 # a zero. A model with no point at all gets one NaN row so the block still
-# counts. inc gets gnuplot settings: the key titles T[i] (a model that never
-# ran is marked so), the x tics, a note naming every gap and its reason,
-# has_cb (some point was client-bound) and npoints (nothing to draw if 0).
+# counts. inc gets gnuplot settings: nblocks, the key titles T[i] (a model
+# that never ran is marked so) and line types LT[i], the x tics, a note
+# naming every gap and its reason, has_cb (some point was client-bound) and
+# npoints (nothing to draw if 0).
 #
 # xmode: count (connections), bytes (message size), idle (x is the idle
 # count, plotted at idle + active connections so that 0 idle fits a log
@@ -20,6 +25,9 @@
 BEGIN {
 	FS = ","
 	nmodels = split(models, model, " ")
+	if (split(lts, lt, " ") != nmodels)
+		for (i = 1; i <= nmodels; i++)
+			lt[i] = i
 	if (scale == "")
 		scale = 1
 	npct = split("p50 p90 p99 p999 p9999 max", pct, " ")
@@ -200,9 +208,11 @@ END {
 	printf "wl_size = %d\nwl_pipeline = %d\nwl_conns = %d\nwl_rate = %s\n", wl_size, wl_pipeline,
 	    wl_conns, wl_rate + 0 > inc
 	printf "has_cb = %d\n", has_cb > inc
-	printf "array T[%d]\n", nmodels > inc
+	printf "nblocks = %d\n", nmodels > inc
+	printf "array T[%d]\n", (nmodels > 0 ? nmodels : 1) > inc
+	printf "array LT[%d]\n", (nmodels > 0 ? nmodels : 1) > inc
 	for (i = 1; i <= nmodels; i++)
-		printf "T[%d] = %s\n", i, gp_string(title[i]) > inc
+		printf "T[%d] = %s\nLT[%d] = %d\n", i, gp_string(title[i]), i, lt[i] > inc
 	printf "note = %s\n", gp_string(note) > inc
 	nnote = (note == "") ? 0 : split(note, note_line, "\n")
 	printf "note_lines = %d\n", nnote > inc

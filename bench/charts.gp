@@ -3,10 +3,11 @@
 #   gnuplot -e "rundir='results/...'; chart='throughput'; fmt='png'" bench/charts.gp
 #
 # bench/report.sh calls it for every chart and both formats (png, svg). It
-# reads rundir/data/common.gp (the footer naming the machine), and
-# rundir/data/CHART.dat and CHART.gp, written by bench/chartdata.awk: one data
-# block per model (median, min, max of the repeats), blank lines where a
-# point did not run, the key titles, the x tics and a note naming the gaps.
+# reads rundir/data/common.gp (the footer naming the machine, and whether the
+# run was unpinned), and rundir/data/CHART.dat and CHART.gp, written by
+# bench/chartdata.awk: one data block per model of the run (median, min, max
+# of the repeats), blank lines where a point did not run, the key titles and
+# line types, the x tics and a note naming the gaps.
 
 if (!exists("rundir") || !exists("chart") || !exists("fmt")) {
 	print "charts.gp: set rundir, chart and fmt with -e"
@@ -63,19 +64,21 @@ set logscale x 10
 set xrange [xmin / 1.4 : xmax * 1.4]
 set mxtics 10
 
+ttl = chart
+
 # Client-bound rings belong where the client's limit shapes the figure.
 if (chart eq "cpu" || chart eq "memory" || chart eq "open") { has_cb = 0 }
 ylab_cb = ""
 
 if (chart eq "throughput") {
-	set title sprintf("Closed-loop throughput: %d-byte messages, %d in flight per connection", wl_size, wl_pipeline)
+	ttl = sprintf("Closed-loop throughput: %d-byte messages, %d in flight per connection", wl_size, wl_pipeline)
 	set xlabel "connections (log scale)"
 	set ylabel "messages per second" . ylab_cb
 	set yrange [0:*]
 	set format y "%.0s%c"
 }
 if (chart eq "latency") {
-	set title sprintf("Closed-loop tail latency: p99, %d-byte messages", wl_size)
+	ttl = sprintf("Closed-loop tail latency: p99, %d-byte messages", wl_size)
 	set xlabel "connections (log scale)"
 	set ylabel "p99 round-trip latency (log scale)"
 	set logscale y 10
@@ -83,13 +86,13 @@ if (chart eq "latency") {
 	@decades
 }
 if (chart eq "cpu") {
-	set title sprintf("Server CPU cost: user+sys time per echoed message, %d-byte messages", wl_size)
+	ttl = sprintf("Server CPU cost: user+sys time per echoed message, %d-byte messages", wl_size)
 	set xlabel "connections (log scale)"
 	set ylabel "server CPU per message, µs"
 	set yrange [0:*]
 }
 if (chart eq "memory") {
-	set title "Server memory: resident set summed over all its processes"
+	ttl = "Server memory: resident set summed over all its processes"
 	set xlabel "connections (log scale)"
 	set ylabel "server RSS, MiB (log scale)"
 	set logscale y 10
@@ -97,21 +100,21 @@ if (chart eq "memory") {
 	set format y "%g"
 }
 if (chart eq "idle") {
-	set title sprintf("Idle connections (C10K): throughput of %d active clients beside idle ones", wl_conns)
+	ttl = sprintf("Idle connections (C10K): throughput of %d active clients beside idle ones", wl_conns)
 	set xlabel sprintf("idle connections held open (log scale; drawn at idle + %d active)", wl_conns)
 	set ylabel "messages per second (active clients)" . ylab_cb
 	set yrange [0:*]
 	set format y "%.0s%c"
 }
 if (chart eq "churn") {
-	set title sprintf("Connection churn: connect, one %d-byte echo, close", wl_size)
+	ttl = sprintf("Connection churn: connect, one %d-byte echo, close", wl_size)
 	set xlabel "concurrent clients (log scale)"
 	set ylabel "connections per second" . ylab_cb
 	set yrange [0:*]
 	set format y "%.0s%c"
 }
 if (chart eq "open") {
-	set title sprintf("Open-loop latency at %.0f msg/s offered, %d connections, %d-byte messages", wl_rate, wl_conns, wl_size)
+	ttl = sprintf("Open-loop latency at %.0f msg/s offered, %d connections, %d-byte messages", wl_rate, wl_conns, wl_size)
 	set xlabel "percentile (log scale of 1/(1 - p))"
 	set ylabel "round-trip latency (log scale)"
 	set logscale y 10
@@ -122,7 +125,7 @@ if (chart eq "open") {
 	set grid nomxtics
 }
 if (chart eq "size") {
-	set title sprintf("Message size: echoed payload throughput at %d connections", wl_conns)
+	ttl = sprintf("Message size: echoed payload throughput at %d connections", wl_conns)
 	set xlabel "message size (log scale)"
 	set ylabel "MiB/s echoed (log scale)" . ylab_cb
 	set logscale y 10
@@ -132,11 +135,20 @@ if (chart eq "size") {
 	set grid nomxtics
 }
 
+# An unpinned run says so above every chart, in red: in every other run the
+# server has one core.
+if (exists("unpinned") && unpinned) {
+	set title (unpinned_label . "\n" . ttl) textcolor rgb "#b00000"
+} else {
+	set title ttl
+}
+
 # The median with min-max bars per model; then the client-bound rings. Each
-# model is nudged sideways a little (2% per model on the log axis), so that
-# bars at the same x do not hide each other.
-dodge(i) = 1.02 ** (i - 4.5)
-plot for [i=1:8] dat index (i - 1) using ($1 * dodge(i)):2:3:4 with yerrorlines lt i title T[i], \
-     for [i=1:(has_cb ? 8 : 0)] dat index (i - 1) using ($1 * dodge(i)):($5 > 0 ? $2 : NaN) \
+# model is nudged sideways a little (1.5% per model on the log axis, by its
+# place in the teaching order), so that bars at the same x do not hide each
+# other.
+dodge(t) = 1.015 ** (t - 6.5)
+plot for [i=1:nblocks] dat index (i - 1) using ($1 * dodge(LT[i])):2:3:4 with yerrorlines lt LT[i] title T[i], \
+     for [i=1:(has_cb ? nblocks : 0)] dat index (i - 1) using ($1 * dodge(LT[i])):($5 > 0 ? $2 : NaN) \
          with points pt 6 ps 2.6 lw 1.5 lc rgb cb_color notitle, \
      for [i=1:(has_cb ? 1 : 0)] keyentry with points pt 6 ps 2 lw 1.5 lc rgb cb_color title "client-bound"

@@ -12,8 +12,9 @@
 # (MODELS, REPEATS, ...) and bench/compare.sh takes (THR_*). Each bench run
 # takes /tmp/bench.lock itself (bench/run.sh); this script never holds it,
 # so it cannot deadlock with it.
-# Exit status: 0 no regression, 1 a confirmed regression or a missing point,
-# 2 the bench itself could not run.
+# Exit status: 0 no regression, 1 a confirmed regression, a missing point or
+# a model of the baseline that cannot run here now (UNAVAILABLE), 2 the
+# bench itself could not run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -26,10 +26,18 @@
 #      "all models": shared code (wrap.c) slower, or the machine. It needs
 #      confirming like the rest.
 #
+# Points not run on both sides (select past FD_SETSIZE; uring built without
+# liburing for the baseline and now) are not compared. A model the baseline
+# measured that cannot run now at all (every point of it not run: a library
+# gone, io_uring refused) is reported once, "UNAVAILABLE: MODEL ...", and
+# fails the gate like a missing point: the gate can no longer watch it.
+#
 # Output: the Markdown table on stdout (model, point, metric, baseline,
-# now, change, verdict), then lines "REGRESSION: ..." / "MISSING: ...".
+# now, change, verdict), then lines "REGRESSION: ...", "MISSING: ..." and
+# "UNAVAILABLE: ...".
 # With -v suspects=FILE, writes "workload x model" for every suspect point.
-# Exit status: 0 nothing regressed or went missing; 1 otherwise.
+# Exit status: 0 nothing regressed, went missing or became unavailable; 1
+# otherwise.
 
 BEGIN {
 	FS = ","
@@ -79,6 +87,18 @@ $0 == "" { next }
 	}
 	st[which, p] = $col["status"]
 	why[which, p] = $col["reason"]
+	# Per model: did the baseline measure it; does this run not run it at all?
+	mdl = $col["model"]
+	if (which == "base" && $col["status"] == "ok")
+		base_ok[mdl] = 1
+	if (which == "now") {
+		now_rows[mdl]++
+		if ($col["status"] == "not-run") {
+			now_notrun[mdl]++
+			if (!(mdl in now_why))
+				now_why[mdl] = $col["reason"]
+		}
+	}
 	# Throughput: connections per second for churn (one message each).
 	tcol = (w == "churn" && ("conns_per_s_med" in col)) ? "conns_per_s" : "msgs_per_s"
 	for (k = 1; k <= nmet; k++) {
@@ -235,6 +255,11 @@ END {
 		compute_point_drift("confirm")
 	}
 
+	# The models the baseline measured and this run could not run anywhere.
+	for (mdl in now_rows)
+		if ((mdl in base_ok) && now_notrun[mdl] == now_rows[mdl])
+			unavailable[mdl] = 1
+
 	print "| model | point | metric | baseline | now | change | verdict |"
 	print "|---|---|---|---:|---:|---:|---|"
 	nbad = 0
@@ -251,6 +276,13 @@ END {
 		}
 		if (sb == "not-run" && (sn == "not-run" || sn == ""))
 			continue
+		if (model in unavailable) {
+			if (sb == "ok") {
+				row(model, pn, "—", sb, "not run", "—", "**UNAVAILABLE**")
+				unavail_points[model]++
+			}
+			continue
+		}
 		if (sn == "") {
 			row(model, pn, "—", sb, "—", "—", "**MISSING**")
 			problem[++nbad] = "MISSING: " model " at " pn ": in the baseline, not in this run"
@@ -296,6 +328,14 @@ END {
 		}
 	}
 	print ""
+	for (i = 1; i <= npoints; i++) {
+		model = model_of(order[i])
+		if ((model in unavailable) && !(model in unavail_told)) {
+			unavail_told[model] = 1
+			problem[++nbad] = sprintf("UNAVAILABLE: %s: measured in the baseline (%d points), cannot run here now: %s",
+			    model, unavail_points[model], now_why[model])
+		}
+	}
 	# The run as a whole: every model slower alike.
 	for (k = 1; k <= nmet; k++) {
 		m = met[k]

@@ -8,7 +8,9 @@
 # the baseline it compares throughput (connections per second for churn),
 # p99 latency and server CPU per message, and prints a Markdown table
 # (model, point, metric, baseline, now, change, verdict), then one line per
-# problem: "REGRESSION: MODEL at POINT: METRIC ..." or "MISSING: ...".
+# problem: "REGRESSION: MODEL at POINT: METRIC ...", "MISSING: ..." or
+# "UNAVAILABLE: MODEL: ..." (a model the baseline measured that cannot run
+# here now, bench/models.sh). A point not run on both sides is no problem.
 # CONFIRM_DIR is a rerun of the suspect points: a suspect is a regression
 # only when the rerun finds it again. The rule and the figures behind its
 # thresholds: bench/compare.awk and bench/README.md ("The regression gate").
@@ -19,7 +21,8 @@
 # Environment: THR_TPUT (1.5), THR_CPU (1.5), THR_P99 (3), THR_DRIFT (1.5):
 # the slowdown factors beyond which a point is suspect; MIN_PAIRS (6);
 # MIN_MODELS (5); SUSPECTS=FILE: where to write the suspect points ("workload x model").
-# Exit status: 0 no regression, 1 a regression or a missing point, 2 usage.
+# Exit status: 0 no regression, 1 a regression, a missing point or an
+# unavailable model, 2 usage.
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -8,10 +8,12 @@
 # "io_uring is unavailable here: ..." before its readiness line.
 # shellcheck shell=bash
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 ALL_MODELS=(blocking fork thread pool select poll epoll-lt epoll-et prefork reactors uring libevent)
 
 # The models with one worker per core by default (-w), which an unpinned
 # run lets use more than one core.
+# shellcheck disable=SC2034
 MULTICORE_MODELS=(prefork reactors)
 
 # model_unavailable DIR MODEL: prints why DIR/echo-MODEL cannot run here and
@@ -42,6 +44,7 @@ model_unavailable() {
 	wait "$pid" 2>/dev/null
 	rm -f "$out"
 	[[ $line == "listening on "* ]] && return 1
+	line=${line:-echo-uring exited at start without a word}
 	echo "${line#echo-uring: }"
 	return 0
 }

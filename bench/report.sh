@@ -8,12 +8,18 @@
 #   agg.csv        median, min and max of every metric per model and point
 #   data/          what gnuplot reads (bench/chartdata.awk)
 #   CHART.png/svg  the charts (bench/charts.gp), for the workloads that ran
-#   README.md      the summary: the charts, a table per chart, the gaps
+#   README.md      the summary: the charts, a table per chart, the gaps, and
+#                  the figures of the closed loop at 64, 256 and 1024
+#                  connections for the README (bench/figures.awk)
 # It can be rerun on an old run, for instance after changing a chart.
+# The charts and tables list the models the run has, in teaching order
+# (bench/models.sh); an unpinned run (env.txt "pinned: 0") says UNPINNED
+# above every chart and at the top of the summary.
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-MODELS_ALL="blocking fork thread pool select poll epoll-lt epoll-et"
+# shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
+. "$BENCH_DIR/models.sh"
 
 die() {
 	echo "report.sh: $*" >&2
@@ -48,6 +54,28 @@ repeats=$(env_get repeats)
 warmup=$(env_get warmup_s)
 duration=$(env_get duration_s)
 pinning=$(env_get pinning)
+# Unpinned: env.txt says so ("pinned: 0"); runs older than that key said
+# "unpinned" in their pinning line.
+pinned=$(env_get pinned)
+if [[ -z "$pinned" ]]; then
+	pinned=1
+	[[ "${pinning,,}" != *unpinned* ]] || pinned=0
+fi
+unpinned_label=""
+if [[ "$pinned" == 0 ]]; then
+	unpinned_label=$pinning
+	[[ "$unpinned_label" == UNPINNED* ]] || unpinned_label="UNPINNED: server and client share the machine's cores"
+fi
+
+# The models of this run, in teaching order, and each one's line type: its
+# place in ALL_MODELS, so that it looks the same in every run's charts.
+models=() lts=()
+for i in "${!ALL_MODELS[@]}"; do
+	if awk -F, -v m="${ALL_MODELS[$i]}" 'NR > 1 && $3 == m { found = 1; exit } END { exit !found }' "$run_dir/agg.csv"; then
+		models+=("${ALL_MODELS[$i]}")
+		lts+=($((i + 1)))
+	fi
+done
 
 machine="${cpu:-unknown CPU}, ${cores:-?} cores, Linux ${kernel:-?}"
 footer1="$machine · ${compiler:-cc} ${cflags} · ${pinning:-pinning unknown}"
@@ -66,6 +94,8 @@ mkdir -p "$run_dir/data"
 {
 	echo "footer1 = $(gp_string "$footer1")"
 	echo "footer2 = $(gp_string "$footer2")"
+	echo "unpinned = $((pinned == 0 ? 1 : 0))"
+	echo "unpinned_label = $(gp_string "$unpinned_label")"
 } >"$run_dir/data/common.gp"
 
 # name workload metric scale xmode
@@ -82,7 +112,7 @@ drawn=()
 while read -r name workload metric scale xmode; do
 	rm -f "$run_dir/$name.png" "$run_dir/$name.svg"
 	awk -v workload="$workload" -v metric="$metric" -v scale="$scale" -v xmode="$xmode" \
-		-v models="$MODELS_ALL" -v dat="$run_dir/data/$name.dat" -v inc="$run_dir/data/$name.gp" \
+		-v models="${models[*]}" -v lts="${lts[*]}" -v dat="$run_dir/data/$name.dat" -v inc="$run_dir/data/$name.gp" \
 		-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/chartdata.awk" "$run_dir/agg.csv"
 	npoints=$(awk '$1 == "npoints" { print $3 }' "$run_dir/data/$name.gp")
 	[[ "${npoints:-0}" -gt 0 ]] || continue
@@ -100,10 +130,38 @@ done <<<"$charts"
 
 setup="Profile \`${profile:-?}\`: ${repeats:-?} repeat(s) of every point, the models interleaved;"
 setup="$setup each point a fresh server, ${warmup:-?} s of warm-up, then ${duration:-?} s measured."
-setup="$setup ${pinning:-}. Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?}."
+setup="$setup ${pinning:-}."
+# What the multi-core models (bench/models.sh) had to work with.
+multi=()
+for m in "${MULTICORE_MODELS[@]}"; do
+	[[ " ${models[*]} " != *" $m "* ]] || multi+=("$m")
+done
+if ((${#multi[@]} > 0)); then
+	if [[ "$pinned" == 1 ]]; then
+		setup="$setup Pinned, the multi-core models (${multi[*]}) get one core too: prefork's workers share it, and reactors, given no \`-w\`, runs its default of one reactor per usable core: one."
+	else
+		setup="$setup The multi-core models (${multi[*]}) may use every core: prefork's workers are scheduled on all of them, reactors runs its default of one reactor per usable core ($(env_get reactors_workers | cut -d' ' -f1))."
+	fi
+fi
+unavailable=$(env_get models_unavailable)
+if [[ -n "$unavailable" && "$unavailable" != none ]]; then
+	setup="$setup Models that cannot run on this machine, a gap in every chart: $unavailable."
+fi
+setup="$setup Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?}."
 
-awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="$MODELS_ALL" \
-	-v drawn="${drawn[*]}" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv" >"$run_dir/README.md.tmp"
+awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="${models[*]}" \
+	-v banner="$unpinned_label" -v drawn="${drawn[*]}" \
+	-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv" >"$run_dir/README.md.tmp"
+# The figures the project README quotes: closed loop at 64, 256 and 1024
+# connections for the designs issue 8 compares (bench/figures.sh prints the
+# same table for several runs side by side).
+if awk -v check=1 -f "$BENCH_DIR/figures.awk" "$run_dir/agg.csv"; then
+	{
+		printf '## Figures for the README\n\n'
+		awk -f "$BENCH_DIR/figures.awk" label="$([[ $pinned == 0 ]] && echo UNPINNED || echo pinned)" "$run_dir/agg.csv"
+		printf '%s\n' "The same table for a pinned and an unpinned run side by side: \`bench/figures.sh PINNED_RUN UNPINNED_RUN\`."
+	} >>"$run_dir/README.md.tmp"
+fi
 # make syscalls (bench/syscalls.sh) may leave its table beside the run: link it.
 if [[ -f "$run_dir/syscalls.md" ]]; then
 	printf '\n## System calls per message\n\n[syscalls.md](syscalls.md): %s\n' \

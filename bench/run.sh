@@ -7,11 +7,12 @@
 # repeat), env.txt (the machine), the charts (PNG and SVG) and README.md (the
 # summary), through bench/report.sh. results/latest then points to it.
 #
-#   make bench                  the default profile, 10 to 12 minutes
+#   make bench                  the default profile, about 12 minutes
 #   BENCH=quick make bench      every model, fewer points, one repeat: a minute
 #   BENCH=full make bench       more points, five repeats: about an hour and a half
 #   BENCH=smoke bench/run.sh    the whole pipeline in about 30 s (CI)
 #   BENCH=check bench/run.sh    the regression gate's points (make baseline, make bench-check)
+#   BENCH=unpinned bench/run.sh the multi-core designs with both cores: a few minutes
 #   DRY_RUN=1 bench/run.sh      the plan and its expected duration
 #
 # Workloads (WORKLOADS=..., default all):
@@ -22,39 +23,54 @@
 #   open    open loop at one offered rate: the latency percentile spectrum
 #   size    closed loop over message sizes at a fixed connection count
 #
+# Models: bench/models.sh (ALL_MODELS, in teaching order). A model that
+# cannot run on this machine (model_unavailable: uring or libevent built
+# without its library, io_uring refused by the kernel) is recorded as not
+# run at every point, with the reason: a gap in the charts, never a failure.
+#
 # Method. Every run gets a fresh server (pinned to CPU 0, PIN=0 to unpin)
-# and one load generator thread (pinned to CPU 1, with this script), a
-# warm-up, then the measured window. Repeats are the outer loop and the
-# models the inner one, so slow drift of the machine spreads over all
-# models. Server CPU is user+sys of the server and every child (server_stat
-# below), read at the start and the end of a window inside the measured
-# one; memory is RSS (and PSS) summed over those processes in the middle of
-# it. Idle connections are opened and held by a first loadgen before the
-# measuring one starts (run_point below).
+# and the load generator (pinned to CPU 1, with this script), a warm-up,
+# then the measured window. Repeats are the outer loop and the models the
+# inner one, so slow drift of the machine spreads over all models. Server
+# CPU is user+sys of the server and every child (server_stat below), read
+# at the start and the end of a window inside the measured one; memory is
+# RSS (and PSS) summed over those processes in the middle of it. Idle
+# connections are opened and held by a first loadgen before the measuring
+# one starts (run_point below).
+#
+# Pinned, every server has one core: the multi-core models too (prefork's
+# workers share CPU 0, and reactors, given no -w, starts its default of one
+# reactor per usable core: one). BENCH=unpinned (or PIN=0 with any profile)
+# pins nothing: server and client share every core, and the run, its
+# charts and its summary say UNPINNED.
 #
 # A point a model cannot run is recorded as not run, with the reason, and
 # costs no time: blocking with more than one client (it serves one at a time;
-# the rest would wait forever), select past FD_SETSIZE, pool past
-# POOL_MAX_WORKERS (the pool gets one worker per connection: a worker holds
-# its connection until EOF, so fewer workers than connections starve the
-# rest in a closed loop), and any point the descriptor, process or port
-# limits cannot hold. The fork and thread caps (-m) are raised to the
-# point's connection count, so the cap is never what is measured.
+# the rest would wait forever), select past FD_SETSIZE, pool and prefork past
+# POOL_MAX_WORKERS and PREFORK_MAX_WORKERS (each gets one worker per
+# connection: a worker holds its connection until EOF, so fewer workers than
+# connections starve the rest in a closed loop), a model unavailable here,
+# and any point the descriptor, process or port limits cannot hold. The fork
+# and thread caps (-m) are raised to the point's connection count, so the
+# cap is never what is measured.
 #
 # Environment (all optional): BENCH, PIN, SERVER_CPU (0), CLIENT_CPU (1),
 # MODELS, WORKLOADS, REPEATS, WARMUP and DURATION (seconds), OPEN_RATE
 # (msg/s), OPEN_DURATION, CLOSED_POINTS, IDLE_POINTS, CHURN_POINTS and
 # SIZE_POINTS (lists replacing the profile's), POOL_MAX_WORKERS (1024),
-# LOADGEN_THREADS (1), RESULTS (results/), LOADGEN (bin/loadgen),
-# BENCH_LOCK (/tmp/bench.lock: one bench at a time on a machine), LOCK_WAIT
-# (seconds, 900), NO_BUILD=1, NO_REPORT=1, DRY_RUN=1 (print the plan and the
-# expected duration, run nothing).
+# PREFORK_MAX_WORKERS (1024), LOADGEN_THREADS (1; 2 in BENCH=unpinned),
+# RESULTS (results/), LOADGEN (bin/loadgen), SERVERS_DIR (bin/: where the
+# echo-MODEL programs are), BENCH_LOCK (/tmp/bench.lock: one bench at a
+# time on a machine), LOCK_WAIT (seconds, 900), NO_BUILD=1, NO_REPORT=1,
+# DRY_RUN=1 (print the plan and the expected duration, run nothing).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DIR="$ROOT/bench"
 BIN="$ROOT/bin"
-ALL_MODELS="blocking fork thread pool select poll epoll-lt epoll-et"
+# ALL_MODELS, MULTICORE_MODELS, model_unavailable: the one list of models.
+# shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
+. "$BENCH_DIR/models.sh"
 ALL_WORKLOADS="closed idle churn open size"
 CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg"
 
@@ -92,9 +108,22 @@ quick)
 	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=1
 	;;
 default)
-	CLOSED=(1 4 16 64 256 1024) IDLE=(0 100 1000 5000 10000) CHURN=(1 16 128)
-	SIZES=(64 1024 16384 65536)
+	# Twelve models in about twelve minutes: the points where the models
+	# part ways (the README's figures are read at 64, 256 and 1024).
+	CLOSED=(1 16 64 256 1024) IDLE=(0 1000 10000) CHURN=(16 128)
+	SIZES=(64 16384 65536)
+	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.3 P_DURATION=0.8 P_REPEATS=3
+	;;
+unpinned)
+	# The multi-core designs beside the single-threaded loops, nothing
+	# pinned (bench/README.md, "The unpinned profile"): closed loop where
+	# the README's figures are read (64, 256, 1024 connections) and churn
+	# (does accept scale with the cores?). Two load generator threads: one
+	# is the limit before the servers are once both cores are shared.
+	CLOSED=(64 256 1024) IDLE=(1000) CHURN=(16 128) SIZES=(64) P_WORKLOADS="closed churn"
+	P_MODELS="thread prefork epoll-lt reactors uring libevent"
 	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.3 P_DURATION=1 P_REPEATS=3
+	P_PIN=0 P_LOADGEN_THREADS=2
 	;;
 check)
 	# The regression gate (make baseline, make bench-check: bench/check.sh):
@@ -109,7 +138,7 @@ full)
 	SIZES=(64 256 1024 4096 16384 65536)
 	P_RATE=10000 P_OPEN_DURATION=10 P_WARMUP=1 P_DURATION=3 P_REPEATS=5
 	;;
-*) die "BENCH=$BENCH: use smoke, quick, default or full (or check: the regression gate)" ;;
+*) die "BENCH=$BENCH: use smoke, quick, default, full or unpinned (or check: the regression gate)" ;;
 esac
 # The points of each sweep can be given too (space-separated lists).
 [[ -z "${CLOSED_POINTS:-}" ]] || read -r -a CLOSED <<<"$CLOSED_POINTS"
@@ -125,19 +154,21 @@ OPEN_DURATION=${OPEN_DURATION:-$P_OPEN_DURATION}
 REPEATS=${REPEATS:-$P_REPEATS}
 OPEN_RATE=${OPEN_RATE:-$P_RATE}
 POOL_MAX_WORKERS=${POOL_MAX_WORKERS:-1024}
-LOADGEN_THREADS=${LOADGEN_THREADS:-1}
-PIN=${PIN:-1}
+PREFORK_MAX_WORKERS=${PREFORK_MAX_WORKERS:-1024}
+LOADGEN_THREADS=${LOADGEN_THREADS:-${P_LOADGEN_THREADS:-1}}
+PIN=${PIN:-${P_PIN:-1}}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 RESULTS=${RESULTS:-$ROOT/results}
 LOADGEN=${LOADGEN:-$BIN/loadgen}
+SERVERS_DIR=${SERVERS_DIR:-$BIN}
 BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-900}
-read -r -a MODELS <<<"${MODELS:-$ALL_MODELS}"
+read -r -a MODELS <<<"${MODELS:-${P_MODELS:-${ALL_MODELS[*]}}}"
 read -r -a WORKLOADS <<<"${WORKLOADS:-${P_WORKLOADS:-$ALL_WORKLOADS}}"
 
 for m in "${MODELS[@]}"; do
-	[[ " $ALL_MODELS " == *" $m "* ]] || die "MODELS: unknown model '$m' (models: $ALL_MODELS)"
+	[[ " ${ALL_MODELS[*]} " == *" $m "* ]] || die "MODELS: unknown model '$m' (models: ${ALL_MODELS[*]})"
 done
 for w in "${WORKLOADS[@]}"; do
 	[[ " $ALL_WORKLOADS " == *" $w "* ]] || die "WORKLOADS: unknown workload '$w' (workloads: $ALL_WORKLOADS)"
@@ -145,10 +176,11 @@ done
 for v in WARMUP DURATION OPEN_DURATION; do
 	[[ "${!v}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$v=${!v}: seconds, such as 0.5"
 done
-for v in REPEATS OPEN_RATE POOL_MAX_WORKERS LOADGEN_THREADS; do
+for v in REPEATS OPEN_RATE POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOADGEN_THREADS; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive whole number"
 done
 [[ "$PIN" == 0 || "$PIN" == 1 ]] || die "PIN=$PIN: 1 (pin server and client) or 0"
+[[ "$BENCH" != unpinned || "$PIN" == 0 ]] || die "BENCH=unpinned pins nothing: PIN=1 contradicts it (use another profile)"
 
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -252,17 +284,26 @@ server_pss_kib() {
 	{ cat "${files[@]}" 2>/dev/null || true; } | awk '$1 == "Pss:" { kib += $2 } END { printf "%d\n", kib }'
 }
 
+# server_sockets PID: the distinct sockets the server and its children hold
+# (a socket shared by several processes, prefork's listener, counts once).
+server_sockets() {
+	local st dirs=() pid
+	read -r -a st <<<"$(server_stat "$1")"
+	for pid in "${st[@]:4}"; do dirs+=("/proc/$pid/fd"); done
+	{ find "${dirs[@]}" -mindepth 1 -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null || true; } |
+		sort -u | wc -l
+}
+
 # server_conns PID MODEL: connections the server holds (fork: its children;
-# the others: descriptors beyond those it had when it became ready).
+# the others: sockets beyond those it had when it became ready, counted
+# over its processes: prefork's connections are in its workers).
 server_conns() {
 	if [[ "$2" == fork ]]; then
 		local st
 		read -r -a st <<<"$(server_stat "$1")"
 		echo $((st[2] - 1))
 	else
-		local fds
-		fds=$({ find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null || true; } | wc -l)
-		echo $((fds - SERVER_BASE_FDS))
+		echo $(($(server_sockets "$1") - SERVER_BASE_SOCKETS))
 	fi
 }
 
@@ -270,11 +311,11 @@ server_conns() {
 
 SERVER_PID=
 SERVER_PORT=
-SERVER_BASE_FDS=0
+SERVER_BASE_SOCKETS=0
 LG_PID=
 HOLDER_PID=
 
-# start_server MODEL ARGS...: bin/echo-MODEL -p 0 on the server CPU; waits 15 s
+# start_server MODEL ARGS...: echo-MODEL -p 0 on the server CPU; waits 15 s
 # at most for its readiness line (a machine still tearing down ten thousand
 # processes of the previous run can be slow). Its stdout goes to a plain
 # file, polled for a whole line: a fifo removed before the server opened it
@@ -286,7 +327,7 @@ start_server() {
 	: >"$out"
 	printf '=== %s %s\n' "$model" "$*" >>"$LOG_DIR/server-$model.log"
 	# 9>&- : the server must not inherit (and outlive us holding) the lock.
-	"${SERVER_PIN[@]}" "$BIN/echo-$model" -p 0 "$@" <"/dev/null" >"$out" 2>>"$LOG_DIR/server-$model.log" 9>&- &
+	"${SERVER_PIN[@]}" "$SERVERS_DIR/echo-$model" -p 0 "$@" <"/dev/null" >"$out" 2>>"$LOG_DIR/server-$model.log" 9>&- &
 	SERVER_PID=$!
 	deadline=$(($(now_us) + 15000000))
 	# read fails on a line without its newline yet: a half-written line waits.
@@ -300,7 +341,7 @@ start_server() {
 	done
 	SERVER_PORT=${line##*:}
 	SERVER_PORT=${SERVER_PORT%% *}
-	SERVER_BASE_FDS=$({ find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null || true; } | wc -l)
+	SERVER_BASE_SOCKETS=$(server_sockets "$SERVER_PID")
 }
 
 # stop_server: SIGTERM to the saved pid, then waits for its children (fork:
@@ -388,19 +429,23 @@ ulimit -Sn "$FD_LIMIT" 2>/dev/null || true
 # of points reads as one range in the charts.
 why_not() {
 	local model=$1 workload=$2 conns=$(($3 + $4)) tasks
-	if [[ "$model" == blocking && "$workload" != churn ]] && ((conns > 1)); then
+	if [[ -n "${UNAVAILABLE[$model]:-}" ]]; then
+		echo "${UNAVAILABLE[$model]}"
+	elif [[ "$model" == blocking && "$workload" != churn ]] && ((conns > 1)); then
 		echo "serves one client at a time: the others would wait forever"
 	elif [[ "$model" == select ]] && ((conns > SELECT_MAX_CONNS)); then
 		echo "fds >= FD_SETSIZE (1024) are refused"
 	elif [[ "$model" == pool ]] && ((conns > POOL_MAX_WORKERS)); then
 		echo "a worker per connection: more than POOL_MAX_WORKERS ($POOL_MAX_WORKERS)"
+	elif [[ "$model" == prefork ]] && ((conns > PREFORK_MAX_WORKERS)); then
+		echo "a worker process per connection: more than PREFORK_MAX_WORKERS ($PREFORK_MAX_WORKERS)"
 	elif ((conns + LIMIT_MARGIN > FD_LIMIT)); then
 		echo "descriptor limit (ulimit -Hn $FD_LIMIT) too low"
 	elif ((conns + LIMIT_MARGIN > PORTS)); then
 		echo "too few ephemeral ports ($PORTS)"
 	else
 		tasks=0
-		case "$model" in fork | thread | pool) tasks=$conns ;; esac
+		case "$model" in fork | thread | pool | prefork) tasks=$conns ;; esac
 		if ((tasks + LIMIT_MARGIN + PROCS_NOW > PROC_LIMIT)); then
 			echo "process limit (ulimit -Hu $PROC_LIMIT) too low"
 		elif ((tasks + 1000 > THREADS_MAX || tasks + 1000 > PID_MAX)); then
@@ -409,7 +454,10 @@ why_not() {
 	fi
 }
 
-# server_args MODEL CONNECTIONS: the options that fit the point.
+# server_args MODEL CONNECTIONS: the options that fit the point. pool and
+# prefork get a worker per connection (why_not caps them); reactors gets no
+# -w: its default, one reactor per usable core, is 1 when pinned and every
+# core when not, which is what each kind of run is for.
 server_args() {
 	local model=$1 conns=$2
 	local cap=$((conns + 16)) # a little room: a closing connection may linger
@@ -417,6 +465,7 @@ server_args() {
 	fork) echo "-m $((cap > 1024 ? cap : 1024))" ;;
 	thread) echo "-m $((cap > 10000 ? cap : 10000))" ;;
 	pool) echo "-w $((conns > 1 ? conns : 1)) -m $((cap > 1024 ? cap : 1024))" ;;
+	prefork) echo "-w $((conns > 1 ? conns : 1))" ;;
 	*) echo "" ;;
 	esac
 }
@@ -444,10 +493,11 @@ workload_points() {
 }
 
 # accept_s MODEL CONNECTIONS: about how long the server takes to accept that
-# many connections (fork forks for each one: about 2000 a second on a small
-# VM; the others about ten times as many).
+# many connections (fork forks for each one, prefork forks a worker for each
+# after its readiness line: about 2000 a second on a small VM; the others
+# accept about ten times as many).
 accept_s() {
-	awk -v c="$2" -v fork="$([[ $1 == fork ]] && echo 1 || echo 0)" \
+	awk -v c="$2" -v fork="$([[ $1 == fork || $1 == prefork ]] && echo 1 || echo 0)" \
 		'BEGIN { printf "%.2f", c * (fork ? 0.0008 : 0.0001) }'
 }
 
@@ -466,6 +516,33 @@ run_overhead_s() {
 	local model=$1 conns=$(($2 + $3))
 	awk -v a="$(accept_s "$model" "$conns")" 'BEGIN { printf "%.2f", 0.2 + a }'
 }
+
+# ---- the build, and the models that cannot run here ---------------------------
+
+if [[ "${NO_BUILD:-0}" != 1 && "${DRY_RUN:-0}" != 1 ]]; then
+	make -C "$ROOT" --no-print-directory -s all >&2 || die "the build failed"
+fi
+
+# csv_text TEXT: TEXT fit for a raw.csv field and a Markdown table cell (no
+# commas, bars or line breaks).
+csv_text() {
+	local t=${1//,/;}
+	t=${t//|//}
+	t=${t//$'\r'/ }
+	echo "${t//$'\n'/ }"
+}
+
+# UNAVAILABLE[MODEL]: why MODEL cannot run on this machine (bench/models.sh:
+# not built, or io_uring refused); every point of it is recorded as not run
+# with that reason. The check starts echo-uring for a moment.
+declare -A UNAVAILABLE=()
+for m in "${MODELS[@]}"; do
+	if reason=$(model_unavailable "$SERVERS_DIR" "$m"); then
+		reason=$(csv_text "${reason:-cannot run here (no reason given)}")
+		UNAVAILABLE[$m]=$reason
+		note "$m cannot run here, recorded as not run: $reason"
+	fi
+done
 
 # ---- the plan --------------------------------------------------------------------
 
@@ -499,6 +576,37 @@ fmt_duration() {
 	fi
 }
 
+if [[ "$PIN" == 1 ]]; then
+	command -v taskset >/dev/null 2>&1 || die "taskset (util-linux) is missing: install it or run with PIN=0"
+	cpus=$(nproc)
+	if ((cpus < 2 || SERVER_CPU >= cpus || CLIENT_CPU >= cpus)); then
+		note "$cpus CPU(s): cannot pin the server to CPU $SERVER_CPU and the client to CPU $CLIENT_CPU; running unpinned"
+		PIN=0
+	fi
+fi
+# What the run, its charts and its summary say about pinning. Unpinned, the
+# label is loud: every other run gives the server one core.
+if [[ "$PIN" == 1 ]]; then
+	pinning="Server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU (taskset)"
+	server_cores=1
+else
+	server_cores=$(nproc)
+	if ((server_cores == 2)); then
+		pinning="UNPINNED: server and client share both cores"
+	else
+		pinning="UNPINNED: server and client share all $server_cores cores"
+	fi
+fi
+# The client counts as client-bound from CLIENT_BOUND of the cores it can
+# use: its threads, at most the cores it may run on.
+if [[ "$PIN" == 1 ]]; then
+	client_cores=1
+else
+	client_cores=$((LOADGEN_THREADS < server_cores ? LOADGEN_THREADS : server_cores))
+fi
+bound_cores=$(awk -v b="$CLIENT_BOUND" -v c="$client_cores" 'BEGIN { printf "%.2f", b * c }')
+
+note "$pinning"
 note "profile $BENCH: ${#MODELS[@]} models, workloads ${WORKLOADS[*]}, $REPEATS repeat(s), warm-up ${WARMUP}s + ${DURATION}s per point"
 note "$runs_to_do runs ($((${#PLAN[@]} - runs_to_do)) points not run); expected duration about $(fmt_duration "$expected_s")"
 
@@ -515,24 +623,10 @@ fi
 
 # ---- preparing ---------------------------------------------------------------
 
-if [[ "${NO_BUILD:-0}" != 1 ]]; then
-	make -C "$ROOT" --no-print-directory -s all >&2 || die "the build failed"
-fi
-for m in "${MODELS[@]}"; do
-	[[ -x "$BIN/echo-$m" ]] || die "$BIN/echo-$m is missing: run make"
-done
 [[ -x "$LOADGEN" ]] || die "$LOADGEN is missing: the load generator (client/) is not built; run make"
 if [[ "${NO_REPORT:-0}" != 1 ]]; then
 	command -v gnuplot >/dev/null 2>&1 ||
 		die "gnuplot is not installed: run 'tests/ensure-packages gnuplot-nox' as root (or make bench), or apt-get install gnuplot-nox"
-fi
-if [[ "$PIN" == 1 ]]; then
-	command -v taskset >/dev/null 2>&1 || die "taskset (util-linux) is missing: install it or run with PIN=0"
-	cpus=$(nproc)
-	if ((cpus < 2 || SERVER_CPU >= cpus || CLIENT_CPU >= cpus)); then
-		note "$cpus CPU(s): cannot pin the server to CPU $SERVER_CPU and the client to CPU $CLIENT_CPU; running unpinned"
-		PIN=0
-	fi
 fi
 
 # One bench at a time on a machine: two would measure each other.
@@ -587,13 +681,9 @@ cc_short=$(awk '{ v = $NF; for (i = 1; i <= NF; i++) if ($i == "version") v = $(
 	print (tolower($0) ~ /clang/ ? "clang " : "gcc ") v; exit }' <<<"$cc_version")
 opt_flags=$(tr ' ' '\n' <<<"$compiler_line" | grep -E '^-(O|march|mtune|flto|g$)' | tr '\n' ' ' || true)
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)
-if [[ "$git_rev" != none ]] && ! git -C "$ROOT" diff --quiet HEAD -- servers client 2>/dev/null; then
+# Dirty: a change to the measured code, or a new file there not yet committed.
+if [[ "$git_rev" != none && -n "$(git -C "$ROOT" status --porcelain -- servers client 2>/dev/null)" ]]; then
 	git_rev="$git_rev+dirty"
-fi
-if [[ "$PIN" == 1 ]]; then
-	pinning="Server on CPU $SERVER_CPU, client on CPU $CLIENT_CPU (taskset)"
-else
-	pinning="Server and client unpinned"
 fi
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
@@ -630,9 +720,16 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "open_duration_s: $OPEN_DURATION"
 	echo "open_rate: $OPEN_RATE"
 	echo "pinning: $pinning"
+	echo "pinned: $PIN"
+	echo "server_cores: $server_cores"
+	echo "reactors_workers: $server_cores (its default: one reactor per usable core)"
 	echo "loadgen_threads: $LOADGEN_THREADS"
+	echo "client_bound_from: $bound_cores cores"
 	echo "pool_max_workers: $POOL_MAX_WORKERS"
+	echo "prefork_max_workers: $PREFORK_MAX_WORKERS"
 	echo "models: ${MODELS[*]}"
+	for m in "${!UNAVAILABLE[@]}"; do echo "$m: ${UNAVAILABLE[$m]}"; done |
+		sort | awk 'BEGIN { s = "" } { s = s (s == "" ? "" : "; ") $0 } END { print "models_unavailable: " (s == "" ? "none" : s) }'
 	echo "workloads: ${WORKLOADS[*]}"
 } >"$RUN_DIR/env.txt"
 
@@ -789,7 +886,7 @@ run_point() {
 	out=$(awk -v head="$head" -v shape="$shape" -v lg_exit="$lg_exit" -v server_exit="$SERVER_EXIT" \
 		-v args="$args" -v stat_a="$stat_a" -v stat_b="$stat_b" -v stat_mid="$stat_mid" -v pss="$pss" \
 		-v t_a="$t_a" -v t_b="$t_b" -v window_ok="$window_ok" -v page_kib="$PAGE_KIB" \
-		-v bound="$CLIENT_BOUND" -v lg_limit="$lg_limit_s" -f "$BENCH_DIR/row.awk" "$TMP/flat")
+		-v bound="$bound_cores" -v lg_limit="$lg_limit_s" -f "$BENCH_DIR/row.awk" "$TMP/flat")
 	echo "${out%%$'\n'*}" >>"$RAW"
 	ROW_SUMMARY=${out#*$'\n'}
 }

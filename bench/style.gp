@@ -1,22 +1,31 @@
 # bench/style.gp - what every chart shares: one colour, dash and point shape
-# per model, the same in every chart. Models that block in read/write
-# (blocking, fork, thread, pool) are dashed; the single-threaded event loops
-# (select, poll, epoll-lt, epoll-et) are solid. Colours are the Okabe-Ito set,
-# told apart by colour-blind readers too; the point shapes tell them apart in
-# grey print.
+# per model, the same in every chart and every run. Line type i is the i-th
+# model of `models`, the teaching order of bench/models.sh (ALL_MODELS), which
+# is also the order of the key.
 #
-# Line type i is the i-th model of `models`, in teaching order.
+# Dashed lines with open markers: the models that block in read/write, one
+# client per process or thread (blocking, fork, thread, pool, prefork).
+# Solid lines with filled markers: the event loops (select, poll, epoll-lt,
+# epoll-et, uring, libevent); reactors, an event loop on every core, is solid
+# and drawn thicker. The first eight colours are the Okabe-Ito set, told apart
+# by colour-blind readers too; the four models of issue 8 take dark shades
+# from Paul Tol's palettes, each with its own point shape, so every model
+# stays apart in grey print as well.
 
-models = "blocking fork thread pool select poll epoll-lt epoll-et"
+models = "blocking fork thread pool select poll epoll-lt epoll-et prefork reactors uring libevent"
 
-set linetype 1 lc rgb "#7a7a7a" lw 2 dt (2,3)        pt 4  ps 1.1 # blocking: grey, dotted, squares
-set linetype 2 lc rgb "#e69f00" lw 2 dt (10,5)       pt 8  ps 1.2 # fork: orange, dashed, triangles
-set linetype 3 lc rgb "#d55e00" lw 2 dt (5,4)        pt 6  ps 1.1 # thread: vermillion, short dashes, circles
-set linetype 4 lc rgb "#cc79a7" lw 2 dt (12,4,2,4)   pt 12 ps 1.3 # pool: purple, dash-dot, diamonds
-set linetype 5 lc rgb "#56b4e9" lw 2 dt solid        pt 5  ps 1.0 # select: sky blue, filled squares
-set linetype 6 lc rgb "#0072b2" lw 2 dt solid        pt 7  ps 1.0 # poll: blue, filled circles
-set linetype 7 lc rgb "#009e73" lw 2 dt solid        pt 9  ps 1.2 # epoll-lt: green, filled triangles
-set linetype 8 lc rgb "#000000" lw 2 dt solid        pt 13 ps 1.3 # epoll-et: black, filled diamonds
+set linetype 1  lc rgb "#7a7a7a" lw 2   dt (2,3)          pt 4  ps 1.1 # blocking: grey, dotted, squares
+set linetype 2  lc rgb "#e69f00" lw 2   dt (10,5)         pt 8  ps 1.2 # fork: orange, dashed, triangles
+set linetype 3  lc rgb "#d55e00" lw 2   dt (5,4)          pt 6  ps 1.1 # thread: vermillion, short dashes, circles
+set linetype 4  lc rgb "#cc79a7" lw 2   dt (12,4,2,4)     pt 12 ps 1.3 # pool: purple, dash-dot, diamonds
+set linetype 5  lc rgb "#56b4e9" lw 2   dt solid          pt 5  ps 1.0 # select: sky blue, filled squares
+set linetype 6  lc rgb "#0072b2" lw 2   dt solid          pt 7  ps 1.0 # poll: blue, filled circles
+set linetype 7  lc rgb "#009e73" lw 2   dt solid          pt 9  ps 1.2 # epoll-lt: green, filled triangles
+set linetype 8  lc rgb "#000000" lw 2   dt solid          pt 13 ps 1.3 # epoll-et: black, filled diamonds
+set linetype 9  lc rgb "#8c510a" lw 2   dt (12,3,2,3,2,3) pt 10 ps 1.2 # prefork: brown, dash-dot-dot, triangles down
+set linetype 10 lc rgb "#882255" lw 3.5 dt solid          pt 11 ps 1.3 # reactors: wine, thick, filled triangles down
+set linetype 11 lc rgb "#999933" lw 2   dt solid          pt 15 ps 1.3 # uring: olive, filled pentagons
+set linetype 12 lc rgb "#332288" lw 2   dt solid          pt 3  ps 1.5 # libevent: indigo, asterisks
 
 # Client-bound points get a grey ring: the load generator used its whole
 # core there, so the number is a floor for the server, not its limit.

@@ -1,12 +1,14 @@
 # bench/summary.awk - the README.md of a bench run, from agg.csv.
 #
 #   awk -v run=ID -v machine="..." -v setup="..." -v models="blocking ..." \
-#       -v drawn="throughput latency ..." -f bench/summary.awk agg.csv
+#       [-v banner="UNPINNED: ..."] -v drawn="throughput latency ..." \
+#       -f bench/labels.awk -f bench/summary.awk agg.csv
 #
 # One section per chart: the chart (if it was drawn), then a table with one
-# row per model and one column per point, holding the median over the
-# repeats. A point that did not run is "—", one that failed is "✗"; both are
-# listed with their reasons at the end. "*" marks a client-bound point.
+# row per model (those of `models`, in that order) and one column per point,
+# holding the median over the repeats. A point that did not run is "—", one
+# that failed is "✗"; both are listed with their reasons at the end. "*"
+# marks a client-bound point. banner (an unpinned run) goes at the top.
 
 BEGIN {
 	FS = ","
@@ -151,14 +153,22 @@ END {
 	for (w in has_wl)
 		sort_x(w)
 	printf "# Bench run %s\n\n", run
+	if (banner != "") {
+		printf "> **%s.** Nothing is pinned in this run: the server may use every core, and\n", banner
+		print "> shares them with the load generator (and the bench driver). Every other"
+		print "> run pins the server to one core and the client to another, so compare"
+		print "> these figures with each other, not with a pinned run's."
+		print ""
+	}
 	printf "%s\n\n", machine
 	printf "%s\n\n", setup
 	print "Tables show the median over the repeats that ran; the charts add"
 	print "min–max bars. `—` not run, `✗` failed (both listed with their reasons"
 	print "under [Not run and failed](#not-run-and-failed)), `*` client-bound: the"
-	print "load generator used at least 95% of its core there, so the figure is what"
-	print "the client could drive, a floor for the server. Files: `raw.csv` (one row"
-	print "per run), `agg.csv` (the medians), `env.txt` (the machine), `logs/`."
+	print "load generator used at least 95% of the CPU it could use there (its"
+	print "core when pinned), so the figure is what the client could drive, a floor"
+	print "for the server. Files: `raw.csv` (one row per run), `agg.csv` (the"
+	print "medians), `env.txt` (the machine), `logs/`."
 	print ""
 
 	n = 0
@@ -180,6 +190,13 @@ END {
 		    "of the measured window. Summed RSS counts pages that fork's children share once per " \
 		    "child; the proportional set size (PSS) below counts them once:")
 		table("closed", "server_pss_kib", "mib", "PSS, MiB")
+		# Unpinned, how the cores were shared is half the story.
+		if (banner != "") {
+			print "Cores used, unpinned: the server's CPU time over the measured window (1.0 = one core"
+			print "busy), then the load generator's. The two together cannot pass the machine's cores.\n"
+			table("closed", "server_cpu_cores", "num", "server cores")
+			table("closed", "client_cpu", "num", "client cores")
+		}
 	}
 	if ("idle" in has_wl)
 		section(++n, "Idle connections (C10K)", "idle", "idle connections", "idle",

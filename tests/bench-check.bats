@@ -2,8 +2,8 @@
 # shellcheck disable=SC2030,SC2031,SC2154 # bats run sets status, output, stderr
 # The regression gate (bench/compare.sh, bench/compare.awk) on synthetic
 # runs: no load, no servers. Each run is a raw.csv in bench/run.sh's format
-# (every model at closed 16 and 256 and churn 16, three repeats spread
-# +-5%, as the check profile records) and an env.txt.
+# (every model of bench/models.sh at closed 16 and 256 and churn 16, three
+# repeats spread +-5%, as the check profile records) and an env.txt.
 
 bats_require_minimum_version 1.5.0
 
@@ -14,18 +14,22 @@ setup() {
 	[[ -n "$CSV_HEADER" ]] || fail "no CSV_HEADER in bench/run.sh"
 	BASE="$BATS_TEST_TMPDIR/base"
 	NOW="$BATS_TEST_TMPDIR/now"
+	# shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
+	. "$ROOT/bench/models.sh"
 }
 
 # make_run DIR [MODEL:WORKLOAD:X:FACTOR ...]: a run where MODEL at WORKLOAD
 # X is FACTOR times slower per message (throughput / FACTOR, CPU per
 # message and p99 x FACTOR); MODEL "*" is every model. Environment: SPREAD
 # (the repeats' spread, 0.05), DROP ("model:workload:x ..." left out),
-# CPU_MODEL (AMD EPYC), CORES (2).
+# UNAVAILABLE ("uring libevent": models that cannot run here, not run at
+# every point with bench/models.sh's reason), CPU_MODEL (AMD EPYC), CORES (2).
 make_run() {
 	local dir=$1
 	shift
 	mkdir -p "$dir"
-	awk -v header="$CSV_HEADER" -v spread="${SPREAD:-0.05}" -v drop=" ${DROP:-} " 'BEGIN {
+	awk -v header="$CSV_HEADER" -v spread="${SPREAD:-0.05}" -v drop=" ${DROP:-} " \
+		-v models="${ALL_MODELS[*]}" -v unavailable=" ${UNAVAILABLE:-} " 'BEGIN {
 		n = split(header, col, ",")
 		for (i = 1; i <= n; i++)
 			at[col[i]] = i
@@ -34,7 +38,9 @@ make_run() {
 			slow[s[1], s[2], s[3]] = s[4]
 		}
 		print header
-		nm = split("blocking fork thread pool select poll epoll-lt epoll-et", model, " ")
+		nm = split(models, model, " ")
+		lib["uring"] = "liburing"
+		lib["libevent"] = "libevent"
 		np = split("closed:16 closed:256 churn:16", point, " ")
 		for (r = 1; r <= 3; r++)
 			for (j = 1; j <= np; j++)
@@ -45,7 +51,10 @@ make_run() {
 						continue
 					delete v
 					v["model"] = m; v["workload"] = p[1]; v["x"] = p[2]; v["repeat"] = r
-					if (m == "blocking" && p[1] != "churn") {
+					if (index(unavailable, " " m " ")) {
+						v["status"] = "not-run"
+						v["reason"] = "built without " lib[m] " (apt-get install " lib[m] "-dev; then make)"
+					} else if (m == "blocking" && p[1] != "churn") {
 						v["status"] = "not-run"
 						v["reason"] = "serves one client at a time"
 					} else {
@@ -132,7 +141,7 @@ compare() {
 	make_run "$NOW" '*:closed:16:1.3' '*:closed:256:1.3' '*:churn:16:1.3'
 	compare "$BASE" "$NOW"
 	assert_success
-	assert_output --partial "Drift (median over 22 model-points) of CPU/msg: 1.30x"
+	assert_output --partial "Drift (median over 34 model-points) of CPU/msg: 1.30x"
 }
 
 @test "every model 2x slower (shared code) fails against all models" {
@@ -153,6 +162,45 @@ compare() {
 	assert_output --partial "MISSING: poll at closed c=16"
 	assert_output --partial "MISSING: select at churn c=16"
 	assert_output --partial "| poll | closed c=16 | — | ok | — | — | **MISSING** |"
+}
+
+@test "a model that could not run for the baseline and cannot now is not compared" {
+	UNAVAILABLE="uring libevent" make_run "$BASE"
+	UNAVAILABLE="uring libevent" make_run "$NOW"
+	compare "$BASE" "$NOW"
+	assert_success
+	refute_output --partial "| uring |"
+	refute_output --partial "| libevent |"
+	assert_output --partial "No regression beyond noise."
+}
+
+@test "a model the baseline measured that cannot run now fails the gate once, saying why" {
+	make_run "$BASE"
+	UNAVAILABLE=uring make_run "$NOW"
+	compare "$BASE" "$NOW"
+	assert_failure 1
+	assert_output --partial "| uring | closed c=16 | — | ok | not run | — | **UNAVAILABLE** |"
+	assert_output --partial "| uring | churn c=16 | — | ok | not run | — | **UNAVAILABLE** |"
+	run grep -E '^(UNAVAILABLE|MISSING|REGRESSION)' <<<"$output"
+	assert_output "UNAVAILABLE: uring: measured in the baseline (3 points), cannot run here now: built without liburing (apt-get install liburing-dev; then make)"
+}
+
+@test "a model that runs now but could not for the baseline is no failure" {
+	UNAVAILABLE=libevent make_run "$BASE"
+	make_run "$NOW"
+	compare "$BASE" "$NOW"
+	assert_success
+	assert_output --partial "| libevent | closed c=256 | — | not-run | ok | — | runs now (was not-run) |"
+}
+
+@test "a model that runs at some points only is compared point by point, not called unavailable" {
+	make_run "$BASE"
+	make_run "$NOW"
+	sed -i 's/^prefork,closed,256,\([123]\),ok,/prefork,closed,256,\1,not-run,a worker process per connection: more than PREFORK_MAX_WORKERS (128)/' "$NOW/raw.csv"
+	compare "$BASE" "$NOW"
+	assert_failure 1
+	assert_output --partial "MISSING: prefork at closed c=256: not-run in this run (a worker process per connection"
+	refute_output --partial "UNAVAILABLE"
 }
 
 @test "a point that failed in this run is reported" {

@@ -6,8 +6,11 @@
 #   points that did not run (never zeros), the summary and its reasons, the
 #   charts as PNG and SVG;
 # - bench/run.sh with a stand-in load generator that prints a fixed report:
-#   not-run points are recorded with their reason and cost no run, every row
-#   has every column, results/latest moves to the new run;
+#   not-run points are recorded with their reason and cost no run (a model
+#   that cannot run here, through a stand-in servers folder; prefork past
+#   its cap), every row has every column, results/latest moves to the new
+#   run, an unpinned run says so everywhere;
+# - the figure table for the README (bench/figures.sh) from synthetic runs;
 # - one tiny real run (two event-loop models, two points, 0.3 s each) when
 #   bin/loadgen exists, through the shared bench lock.
 #
@@ -292,7 +295,7 @@ bench_report() {
 @test "run.sh: refuses an unknown profile, model or workload before running anything" {
 	run bench_run BENCH=huge
 	assert_failure
-	assert_output --partial "BENCH=huge: use smoke, quick, default or full"
+	assert_output --partial "BENCH=huge: use smoke, quick, default, full or unpinned"
 	run bench_run MODELS="epoll kqueue"
 	assert_failure
 	assert_output --partial "unknown model 'epoll'"
@@ -300,6 +303,257 @@ bench_report() {
 	assert_failure
 	assert_output --partial "unknown workload 'bogus'"
 	[[ ! -e "$BATS_TEST_TMPDIR/results" ]] || fail "a run folder was made"
+}
+
+# stand_in_servers: a servers folder for SERVERS_DIR where epoll-et is the
+# real one, uring is a stand-in refused io_uring (as in a container whose
+# seccomp filter blocks it) and libevent was never built.
+stand_in_servers() {
+	SERVERS="$BATS_TEST_TMPDIR/servers"
+	mkdir -p "$SERVERS"
+	ln -s "$BIN/echo-epoll-et" "$SERVERS/echo-epoll-et"
+	cat >"$SERVERS/echo-uring" <<-'EOF'
+		#!/bin/sh
+		echo "echo-uring: io_uring is unavailable here: io_uring_queue_init: Operation not permitted (seccomp, probably)" >&2
+		exit 1
+	EOF
+	chmod +x "$SERVERS/echo-uring"
+}
+
+@test "run.sh: a model that cannot run here is not run at every point, with the reason; the run succeeds" {
+	[[ -x "$BIN/echo-epoll-et" ]] || fail "the servers are missing: run make"
+	need_gnuplot
+	write_fake_loadgen
+	stand_in_servers
+	run bench_run LOADGEN="$FAKE_LOADGEN" SERVERS_DIR="$SERVERS" MODELS="epoll-et uring libevent" \
+		WORKLOADS="closed churn" CLOSED_POINTS="1 16" CHURN_POINTS=4 REPEATS=2
+	assert_success
+	local progress=$output dir="$BATS_TEST_TMPDIR/results/latest"
+	[[ "$progress" == *"uring cannot run here, recorded as not run: io_uring is unavailable here"* ]] ||
+		fail "no note on uring in the progress"
+	run awk -F, 'NR > 1 { print $1, $2, $3, $4, $5 ": " $6 }' "$dir/raw.csv"
+	local uring="not-run: io_uring is unavailable here: io_uring_queue_init: Operation not permitted (seccomp; probably)"
+	local libevent="not-run: built without libevent (apt-get install libevent-dev; then make)"
+	local r x
+	for r in 1 2; do
+		for x in "closed 1" "closed 16" "churn 4"; do
+			assert_line "epoll-et $x $r ok: "
+			assert_line "uring $x $r $uring"
+			assert_line "libevent $x $r $libevent"
+		done
+	done
+	# Every row has every column, though a reason had a comma in it.
+	run awk -F, 'NR == 1 { n = NF } NF != n { print "row " NR ": " NF " fields, not " n }' "$dir/raw.csv"
+	assert_output ""
+	run grep '^models_unavailable: ' "$dir/env.txt"
+	assert_output "models_unavailable: libevent: ${libevent#not-run: }; uring: ${uring#not-run: }"
+	# A gap in the charts, the reason under them and in the summary.
+	run grep -F 'T[2] = "uring (not run)"' "$dir/data/throughput.gp"
+	assert_success
+	run grep -F "N[1] = \"uring: ${uring#not-run: }\"" "$dir/data/throughput.gp"
+	assert_success
+	run cat "$dir/README.md"
+	assert_output --partial "| closed | uring | 1, 16 | not-run | ${uring#not-run: } |"
+	assert_output --partial "| churn | libevent | 4 | not-run | ${libevent#not-run: } |"
+	assert_output --partial "Models that cannot run on this machine, a gap in every chart: libevent: "
+	# Not-run points cost no run: one progress line each, in the first repeat only.
+	run grep -c '^\[.* uring ' <<<"$progress"
+	assert_output 3
+}
+
+@test "run.sh: prefork gets a worker per connection up to PREFORK_MAX_WORKERS; past it the point is not run" {
+	[[ -x "$BIN/echo-prefork" && -x "$BIN/echo-reactors" ]] || fail "the servers are missing: run make"
+	write_fake_loadgen
+	run bench_run LOADGEN="$FAKE_LOADGEN" NO_REPORT=1 MODELS="prefork reactors" WORKLOADS=closed \
+		CLOSED_POINTS="1 4 8" PREFORK_MAX_WORKERS=4
+	assert_success
+	local raw="$BATS_TEST_TMPDIR/results/latest/raw.csv"
+	# model x status: reason | server options | processes
+	run awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		{ print $1, $3, $5 ": " $6 " | " $c["server_args"] " | " $c["server_procs"] }' "$raw"
+	assert_line "prefork 1 ok:  | -w 1 | 2"
+	assert_line "prefork 4 ok:  | -w 4 | 5"
+	assert_line "prefork 8 not-run: a worker process per connection: more than PREFORK_MAX_WORKERS (4) |  | "
+	# reactors: no -w, its default (one reactor per usable core); no cap.
+	assert_line "reactors 1 ok:  |  | 1"
+	assert_line "reactors 8 ok:  |  | 1"
+	run grep '^prefork_max_workers: 4$' "$BATS_TEST_TMPDIR/results/latest/env.txt"
+	assert_success
+}
+
+@test "run.sh: BENCH=unpinned pins nothing and says so in env.txt, the summary and every chart" {
+	[[ -x "$BIN/echo-epoll-lt" && -x "$BIN/echo-reactors" ]] || fail "the servers are missing: run make"
+	need_gnuplot
+	write_fake_loadgen
+	run bench_run BENCH=unpinned LOADGEN="$FAKE_LOADGEN" MODELS="epoll-lt reactors" CLOSED_POINTS="1 4" \
+		WORKLOADS=closed REPEATS=1
+	assert_success
+	local dir="$BATS_TEST_TMPDIR/results/latest" label cores
+	cores=$(nproc)
+	label="UNPINNED: server and client share all $cores cores"
+	((cores != 2)) || label="UNPINNED: server and client share both cores"
+	[[ "$output" == *"bench: $label"* ]] || fail "the progress does not say $label"
+	run cat "$dir/env.txt"
+	assert_line "pinning: $label"
+	assert_line "pinned: 0"
+	assert_line "profile: unpinned"
+	assert_line "loadgen_threads: 2"
+	assert_line "reactors_workers: $cores (its default: one reactor per usable core)"
+	# The summary opens with it; every chart's title carries it.
+	run sed -n 3p "$dir/README.md"
+	assert_output --partial "> **$label.**"
+	local chart
+	for chart in throughput latency cpu memory; do
+		grep -qF "$label" "$dir/$chart.svg" || fail "$chart.svg does not say $label"
+	done
+	run grep -F "unpinned = 1" "$dir/data/common.gp"
+	assert_success
+}
+
+@test "run.sh: BENCH=unpinned runs the multi-core designs at 64, 256 and 1024 connections, and refuses PIN=1" {
+	run bench_run BENCH=unpinned DRY_RUN=1
+	assert_success
+	assert_output --partial "profile unpinned: 6 models, workloads closed churn, 3 repeat(s)"
+	local m x
+	for m in thread prefork epoll-lt reactors uring libevent; do
+		for x in 64 256 1024; do
+			assert_output --regexp "closed +c=$x +$m"
+		done
+		assert_output --regexp "churn +c=128 +$m"
+	done
+	run bench_run BENCH=unpinned PIN=1 DRY_RUN=1
+	assert_failure
+	assert_output --partial "BENCH=unpinned pins nothing: PIN=1 contradicts it"
+}
+
+@test "run.sh: the default profile's closed loop has the README's points, 64, 256 and 1024" {
+	run bench_run BENCH=default DRY_RUN=1 MODELS=epoll-lt WORKLOADS=closed
+	assert_success
+	local x
+	for x in 64 256 1024; do
+		assert_output --regexp "closed +c=$x +epoll-lt"
+	done
+}
+
+@test "report: every model has its own colour, point and dash, and the key follows the teaching order" {
+	need_gnuplot
+	# shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
+	. "$ROOT/bench/models.sh"
+	# style.gp numbers the models in the order of bench/models.sh...
+	run sed -n 's/^models = "\(.*\)"$/\1/p' "$ROOT/bench/style.gp"
+	assert_output "${ALL_MODELS[*]}"
+	# ...one line type each, no two alike in colour or in point shape.
+	run awk '$1 == "set" && $2 == "linetype" { n++; if ($3 != n) print "line type " $3 " out of order"
+			for (i = 4; i <= NF; i++) { if ($i == "rgb") c[$(i + 1)]++; if ($i == "pt") p[$(i + 1)]++ } }
+		END { for (k in c) if (c[k] > 1) print "colour " k " twice"; for (k in p) if (p[k] > 1) print "point " k " twice"; print n }' \
+		"$ROOT/bench/style.gp"
+	assert_output "${#ALL_MODELS[@]}"
+	# A run of a few models: each keeps its own line type, in teaching order.
+	{
+		echo "$CSV_HEADER"
+		ok_row reactors closed 16 1 5000
+		ok_row epoll-et closed 16 1 4000
+		ok_row libevent closed 16 1 3000
+		ok_row blocking closed 16 1 2000
+	} >"$RUN_DIR/raw.csv"
+	run bench_report
+	assert_success
+	run grep -E '^(nblocks|T\[|LT\[)' "$RUN_DIR/data/throughput.gp"
+	assert_output 'nblocks = 4
+T[1] = "blocking"
+LT[1] = 1
+T[2] = "epoll-et"
+LT[2] = 8
+T[3] = "reactors"
+LT[3] = 10
+T[4] = "libevent"
+LT[4] = 12'
+	# The tables list the run's models only, in the same order.
+	run grep -oE '^\| (blocking|epoll-et|reactors|libevent|poll) \|' "$RUN_DIR/README.md"
+	assert_output --regexp '^\| blocking \|
+\| epoll-et \|
+\| reactors \|
+\| libevent \|'
+	refute_output --partial "| poll |"
+}
+
+# write_fig_run DIR PINNED: a run of the four designs the README compares, at
+# closed 64, 256 and 1024, three repeats (messages/s = base x 0.9, 1, 1.1);
+# uring did not run; reactors is client-bound at 256 when PINNED is 0.
+write_fig_run() {
+	local dir=$1 pinned=$2 r x m i base bound
+	mkdir -p "$dir"
+	{
+		echo "$CSV_HEADER"
+		for r in 1 2 3; do
+			for x in 64 256 1024; do
+				i=0
+				for m in epoll-lt reactors uring libevent; do
+					i=$((i + 1))
+					if [[ $m == uring ]]; then
+						row "$m" closed "$x" "$r" not-run reason="built without liburing (apt-get install liburing-dev; then make)" connections="$x"
+						continue
+					fi
+					base=$((i * 100000 / (pinned ? 2 : 1)))
+					bound=0
+					[[ $pinned == 1 || $m != reactors || $x != 256 ]] || bound=1
+					ok_row "$m" closed "$x" "$r" $((base * (8 + r) / 10)) server_us_per_msg=$((i * 5 + r)) \
+						client_bound="$bound"
+				done
+			done
+		done
+	} >"$dir/raw.csv"
+	if ((pinned)); then
+		printf 'run: pinned-run\nprofile: default\nrepeats: 3\npinning: Server on CPU 0, client on CPU 1 (taskset)\npinned: 1\ngit: abc1234\n'
+	else
+		printf 'run: unpinned-run\nprofile: unpinned\nrepeats: 3\npinning: UNPINNED: server and client share both cores\npinned: 0\ngit: abc1234\n'
+	fi >"$dir/env.txt"
+}
+
+@test "figures.sh: msgs/s and CPU per message at 64, 256 and 1024, pinned beside unpinned, as Markdown" {
+	write_fig_run "$BATS_TEST_TMPDIR/p" 1
+	write_fig_run "$BATS_TEST_TMPDIR/u" 0
+	run "$ROOT/bench/figures.sh" "$BATS_TEST_TMPDIR/p" "$BATS_TEST_TMPDIR/u"
+	assert_success
+	assert_line "| model | connections | msgs/s, pinned | msgs/s, UNPINNED | server CPU µs/msg, pinned | server CPU µs/msg, UNPINNED |"
+	assert_line "| epoll-lt | 64 | 50k (45k–55k) | 100k (90k–110k) | 7 (6–8) | 7 (6–8) |"
+	assert_line "| reactors | 256 | 100k (90k–110k) | 200k* (180k–220k) | 12 (11–13) | 12 (11–13) |"
+	assert_line "| uring | 1024 | — | — | — | — |"
+	assert_line "| libevent | 1024 | 200k (180k–220k) | 400k (360k–440k) | 22 (21–23) | 22 (21–23) |"
+	# Teaching order: epoll-lt, reactors, uring, libevent; three points each.
+	run grep -oE '^\| [a-z-]+ \| [0-9]+ \|' <<<"$output"
+	assert_output "| epoll-lt | 64 |
+| epoll-lt | 256 |
+| epoll-lt | 1024 |
+| reactors | 64 |
+| reactors | 256 |
+| reactors | 1024 |
+| uring | 64 |
+| uring | 256 |
+| uring | 1024 |
+| libevent | 64 |
+| libevent | 256 |
+| libevent | 1024 |"
+	run "$ROOT/bench/figures.sh" "$BATS_TEST_TMPDIR/p" "$BATS_TEST_TMPDIR/u"
+	assert_line --partial "- UNPINNED: \`$BATS_TEST_TMPDIR/u\` (run unpinned-run; profile unpinned, 3 repeat(s), UNPINNED: server and client share both cores"
+	assert_line "- pinned, uring at 64, 256, 1024: not run: built without liburing (apt-get install liburing-dev; then make)"
+	# A folder that is not a run is a usage error.
+	run "$ROOT/bench/figures.sh" "$BATS_TEST_TMPDIR"
+	assert_failure 2
+	assert_output --partial "no agg.csv or raw.csv"
+}
+
+@test "report: the run's summary ends with its figure table for the README" {
+	need_gnuplot
+	write_fig_run "$RUN_DIR" 0
+	run bench_report
+	assert_success
+	run sed -n '/^## Figures for the README/,$p' "$RUN_DIR/README.md"
+	assert_line "| model | connections | msgs/s, UNPINNED | server CPU µs/msg, UNPINNED |"
+	assert_line "| reactors | 256 | 200k* (180k–220k) | 12 (11–13) |"
+	# And the summary opens with the unpinned banner.
+	run sed -n 3p "$RUN_DIR/README.md"
+	assert_output --partial "> **UNPINNED: server and client share both cores.**"
 }
 
 @test "run.sh: a tiny real run against bin/loadgen writes rows, charts and the summary" {
