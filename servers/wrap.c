@@ -426,9 +426,15 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 /* ---- listening and accepting ---------------------------------------------- */
 
 /* Held open so that, out of descriptors, there is one to accept with. The
- * lock is for models whose threads accept at once (reactors). */
+ * lock is for models whose threads accept at once (reactors): every accept
+ * holds it for reading, and freeing the spare to shed holds it for writing,
+ * so no other thread's accept can take the slot the spare frees (it would
+ * be the spare lost for good, and no more shedding: a level-triggered
+ * listener then spins with its clients left in the backlog). A blocking
+ * accept would hold the read lock while it sleeps: only one thread of a
+ * process may block in accept (true of every model). */
 static int spare_fd = -1;
-static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t spare_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static void reserve_spare_fd(void)
 {
@@ -584,7 +590,13 @@ int accept_conn(int listenfd)
 {
 	struct sockaddr_storage peer;
 	socklen_t peer_len = sizeof peer;
-	int fd = accept4(listenfd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC);
+	int fd, saved_errno;
+
+	pthread_rwlock_rdlock(&spare_lock);
+	fd = accept4(listenfd, (struct sockaddr *)&peer, &peer_len, SOCK_CLOEXEC);
+	saved_errno = errno;
+	pthread_rwlock_unlock(&spare_lock);
+	errno = saved_errno;
 
 	if (fd >= 0)
 		set_nodelay(fd);
@@ -606,7 +618,7 @@ int accept_conn(int listenfd)
 	}
 	/* Free the spare, take the pending connection with it, close that at
 	 * once, and take the spare back. */
-	pthread_mutex_lock(&spare_lock);
+	pthread_rwlock_wrlock(&spare_lock);
 	if (spare_fd >= 0) {
 		close(spare_fd);
 		fd = accept(listenfd, NULL, NULL);
@@ -614,7 +626,7 @@ int accept_conn(int listenfd)
 			shed_conn(fd, "out-of-descriptors");
 		reserve_spare_fd();
 	}
-	pthread_mutex_unlock(&spare_lock);
+	pthread_rwlock_unlock(&spare_lock);
 	errno = EMFILE;
 	return -1;
 }

@@ -351,12 +351,19 @@ teardown() {
 
 # ---- the suite's own servers -------------------------------------------------------
 
-# check_server MODEL CONNECTIONS: a short closed-loop run and a short churn
-# run against bin/echo-MODEL, with no error of any kind.
+# check_server MODEL CONNECTIONS [server options...]: a short closed-loop
+# run and a short churn run against bin/echo-MODEL, with no error of any
+# kind. A model that cannot run here (bench/models.sh: uring or libevent
+# built without their library, io_uring unavailable) is skipped with the
+# reason.
 check_server() {
-	local model=$1 conns=$2
-	[[ -e "$ROOT/servers/$model.c" ]] || skip "servers/$model.c is not written yet"
-	start_server "$model"
+	local model=$1 conns=$2 reason
+	shift 2
+	if reason=$(model_skip_reason "$model"); then
+		skip "$model: $reason"
+	fi
+	[[ -x "$SERVERS_DIR/echo-$model" ]] || fail "$SERVERS_DIR/echo-$model is missing (run make)"
+	start_server "$model" "$@"
 	run_loadgen -p "$SERVER_PORT" -c "$conns" -P 2 -s 100 -d 500ms -W 200ms --format json
 	expect_status 0
 	json_true '.messages > 0 and .complete'
@@ -374,3 +381,10 @@ check_server() {
 @test "echo-poll: a short run with no errors" { check_server poll 8; }
 @test "echo-epoll-lt: a short run with no errors" { check_server epoll-lt 8; }
 @test "echo-epoll-et: a short run with no errors" { check_server epoll-et 8; }
+# prefork serves -w clients at once (default: one per core): one worker per
+# connection, or the others would wait in the backlog and time out.
+@test "echo-prefork: a short run with no errors" { check_server prefork 8 -w 8; }
+@test "echo-reactors: a short run with no errors" { check_server reactors 8; }
+@test "echo-uring: a short run with no errors" { check_server uring 8; }
+@test "echo-uring --single-shot: a short run with no errors" { check_server uring 8 --single-shot; }
+@test "echo-libevent: a short run with no errors" { check_server libevent 8; }

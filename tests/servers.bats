@@ -5,8 +5,11 @@
 # One suite for every model: each @test runs one check_* function over every
 # model with for_each_model, which runs them all and names the models that
 # failed. Where a model cannot have a behaviour (blocking serves one client
-# at a time; pool with one worker queues), the check asserts the documented
-# opposite for that model, so the limitation is tested, not skipped.
+# at a time; pool and prefork with one worker queue), the check asserts the
+# documented opposite for that model, so the limitation is tested, not
+# skipped. A model that cannot run here (uring or libevent built without
+# their library, io_uring unavailable: bench/models.sh) is skipped, with the
+# reason in the test's output.
 #
 # The client side is build/tests/echo-probe (tests/tools/echo-probe.c): every
 # byte it gets back is checked, and every wait it makes has a deadline.
@@ -17,17 +20,12 @@ bats_require_minimum_version 1.5.0
 load test_helper
 
 setup() {
-	[[ -x "$PROBE" && -x "$TOOLS/signal-storm" ]] || fail "the test tools in build/tests are missing: run make first"
+	[[ -x "$PROBE" && -x "$TOOLS/signal-storm" && -x "$TOOLS/no-uring" ]] ||
+		fail "the test tools in build/tests are missing: run make first"
 }
 
 teardown() {
 	stop_tracked_processes
-}
-
-# require_model MODEL: skips a single-model test when MODEL is not selected.
-require_model() {
-	[[ " ${MODELS[*]} " == *" $1 "* ]] || skip "$1 is not in SERVER_MODELS"
-	[[ -x "$SERVERS_DIR/echo-$1" ]] || fail "$SERVERS_DIR/echo-$1 is missing"
 }
 
 # run_server MODEL ARGS...: runs a server that is expected to exit at once
@@ -48,6 +46,33 @@ assert_usage_error() {
 
 # ---- readiness and addresses ---------------------------------------------------
 
+# usable_cores: the CPUs this shell may run on (what the servers' "one per
+# usable core" default counts: sched_getaffinity, as nproc does).
+usable_cores() {
+	env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc
+}
+
+# default_listeners MODEL: how many listening sockets MODEL opens by default.
+# reactors has one per reactor (SO_REUSEPORT, all on the same address), one
+# reactor per usable core; every other model one (prefork's workers share
+# their parent's).
+default_listeners() {
+	if [[ $1 == reactors ]]; then usable_cores; else echo 1; fi
+}
+
+# assert_listeners PID ADDR COUNT: PID holds COUNT listening TCP sockets, and
+# every one of them is on ADDR.
+assert_listeners() {
+	local addr n=0 all
+	all=$(listening_addresses "$1")
+	while read -r addr; do
+		[[ -n $addr ]] || continue
+		n=$((n + 1))
+		[[ $addr == "$2" ]] || fail "a listener on $addr; expected every one on $2 (all: ${all//$'\n'/ })"
+	done <<<"$all"
+	((n == $3)) || fail "$n listener(s) on $2, expected $3"
+}
+
 check_readiness_line() {
 	local model=$1
 	start_server "$model"
@@ -55,12 +80,12 @@ check_readiness_line() {
 	# Exactly one line on stdout.
 	run cat "$SERVER_OUT"
 	assert_output "$SERVER_LINE"
-	# Bound to loopback only, on the port the line names.
-	run listening_addresses "$SERVER_PID"
-	assert_output "127.0.0.1:$SERVER_PORT"
+	# Bound to loopback only, on the port the line names (reactors: each of
+	# its listeners).
+	assert_listeners "$SERVER_PID" "127.0.0.1:$SERVER_PORT" "$(default_listeners "$model")"
 }
 
-@test "prints one readiness line naming the model and listens on 127.0.0.1 by default" {
+@test "prints one readiness line naming the model and listens on 127.0.0.1 by default (reactors: one listener per core, all on that address)" {
 	for_each_model check_readiness_line
 }
 
@@ -68,8 +93,7 @@ check_ipv6_loopback() {
 	local model=$1
 	start_server "$model" -b ::1
 	assert_regex "$SERVER_LINE" "^listening on \[::1\]:[1-9][0-9]* \($model\)$"
-	run listening_addresses "$SERVER_PID"
-	assert_output "[::1]:$SERVER_PORT"
+	assert_listeners "$SERVER_PID" "[::1]:$SERVER_PORT" "$(default_listeners "$model")"
 	probe -H ::1 stream -n 64KiB -t 5000
 	assert_success
 }
@@ -94,10 +118,11 @@ check_wildcard_warning() {
 
 # ---- echo ------------------------------------------------------------------------
 
-# Options that let a model serve many clients at once; pool's worker count
-# bounds its concurrency, so give it more workers than the tests' clients.
+# Options that let a model serve many clients at once; pool's and prefork's
+# worker counts bound their concurrency (prefork's default is one worker per
+# core), so give them more workers than the tests' clients.
 concurrent_opts() {
-	[[ $1 == pool ]] && echo "-w 32"
+	[[ $1 == pool || $1 == prefork ]] && echo "-w 32"
 	return 0
 }
 
@@ -216,11 +241,12 @@ check_second_client_while_first_idle() {
 		start_server blocking
 		expect_second_waits_for_first
 		;;
-	pool)
-		start_server pool -w 2
+	pool | prefork)
+		# Each worker serves one client at a time.
+		start_server "$model" -w 2
 		expect_second_served_while_first_idle
 		stop_server
-		start_server pool -w 1
+		start_server "$model" -w 1
 		expect_second_waits_for_first
 		;;
 	*)
@@ -230,7 +256,7 @@ check_second_client_while_first_idle() {
 	esac
 }
 
-@test "serves a second client while the first is idle (blocking and pool -w 1: only after the first closes)" {
+@test "serves a second client while the first is idle (blocking, pool -w 1 and prefork -w 1: only after the first closes)" {
 	for_each_model check_second_client_while_first_idle
 }
 
@@ -246,7 +272,8 @@ HOG_RSS_BOUND_KIB=8192
 
 check_hog_does_not_stall_others() {
 	local model=$1 base_kib now_kib
-	start_server "$model"
+	# shellcheck disable=SC2046 # the options are words
+	start_server "$model" $(concurrent_opts "$model")
 	# A warm-up client first, so one-off allocations are in the baseline.
 	probe stream -n 256KiB -t 5000
 	assert_success
@@ -272,8 +299,9 @@ check_hog_does_not_stall_others() {
 	# The server stopped taking the hog's bytes (backpressure)...
 	probe_said hog '^stalled ' || fail "the server took all 64 MiB of a client that never reads"
 	# ...and did not buffer them.
-	((now_kib - base_kib < HOG_RSS_BOUND_KIB)) ||
-		fail "rss grew by $((now_kib - base_kib)) KiB (bound $HOG_RSS_BOUND_KIB KiB)"
+	# Under a sanitizer: rss_bound_kib (tests/test_helper.bash).
+	((now_kib - base_kib < $(rss_bound_kib "$HOG_RSS_BOUND_KIB"))) ||
+		fail "rss grew by $((now_kib - base_kib)) KiB (bound $(rss_bound_kib "$HOG_RSS_BOUND_KIB") KiB)"
 }
 
 @test "serves a second client while the first sends and never reads, with memory bounded (blocking: only after the hog leaves)" {
@@ -296,15 +324,18 @@ check_reset_client() {
 	for_each_model check_reset_client
 }
 
+# Descriptors of every process of the server: prefork's (and fork's)
+# clients are in the descriptor tables of its worker (child) processes.
 fd_count_is() {
-	[[ $(fd_count "$1") == "$2" ]]
+	[[ $(fd_count_tree "$1") == "$2" ]]
 }
 
 check_descriptors_closed() {
 	local model=$1 base_fds
 	# shellcheck disable=SC2046
 	start_server "$model" $(concurrent_opts "$model")
-	base_fds=$(fd_count "$SERVER_PID")
+	[[ $model != prefork ]] || wait_until 3000 children_count_is "$SERVER_PID" 32
+	base_fds=$(fd_count_tree "$SERVER_PID")
 	probe stream -c 20 -n 64KiB -t 20000
 	assert_success
 	probe reset -n 256KiB
@@ -312,7 +343,7 @@ check_descriptors_closed() {
 	probe stream -n 0 -t 2000
 	assert_success
 	wait_until 3000 fd_count_is "$SERVER_PID" "$base_fds" ||
-		fail "the server holds $(fd_count "$SERVER_PID") descriptors, $base_fds before the clients"
+		fail "the server holds $(fd_count_tree "$SERVER_PID") descriptors, $base_fds before the clients"
 }
 
 @test "closes each client's descriptor once the client has left" {
@@ -424,18 +455,57 @@ check_help_and_version() {
 
 check_workers_option() {
 	local model=$1
-	if [[ $model == pool ]]; then
+	case $model in
+	pool)
 		start_server pool -w 3
-		probe ping -t 3000
-		assert_success
-	else
+		;;
+	prefork)
+		# Three worker processes, children of the server.
+		start_server prefork -w 3
+		wait_until 3000 children_count_is "$SERVER_PID" 3
+		;;
+	reactors)
+		# Three reactors, each with its own listener on the one port.
+		start_server reactors -w 3
+		assert_listeners "$SERVER_PID" "127.0.0.1:$SERVER_PORT" 3
+		;;
+	*)
 		run_server "$model" -w 3
 		assert_usage_error
-	fi
+		return
+		;;
+	esac
+	probe ping -t 3000
+	assert_success
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
 }
 
-@test "-w is a usage error (exit 2) for every model but pool, which accepts it" {
+@test "-w is accepted by pool, prefork (worker processes) and reactors (reactor threads, one listener each) and a usage error (exit 2) for every other model" {
 	for_each_model check_workers_option
+}
+
+# A model's own option: --reuseport (prefork: one listener per worker) and
+# --single-shot (uring: no multishot requests, no provided buffers).
+check_model_flag() {
+	local model=$1 flag owner
+	for flag in --reuseport --single-shot; do
+		owner=$([[ $flag == --reuseport ]] && echo prefork || echo uring)
+		if [[ $model == "$owner" ]]; then
+			start_server "$model" "$flag"
+			probe stream -n 256KiB -t 5000
+			assert_success
+			stop_server
+			assert_equal "$SERVER_STATUS" 0
+		else
+			run_server "$model" "$flag"
+			assert_usage_error
+		fi
+	done
+}
+
+@test "--reuseport is accepted by prefork only and --single-shot by uring only: a usage error (exit 2) for every other model" {
+	for_each_model check_model_flag
 }
 
 check_max_conns_option() {
@@ -470,6 +540,12 @@ check_max_conns_sheds() {
 		# workers busy the third waits in the queue; it is not shed.
 		start_server pool -w 2 -m 1
 		;;
+	prefork)
+		# prefork accepts -m and ignores it: its cap is -w. Two workers
+		# serve two clients (-m 1 does not shed the second), and the third
+		# waits in the listen backlog until one leaves.
+		start_server prefork -w 2 -m 1
+		;;
 	*)
 		start_server "$model" -m 2
 		;;
@@ -478,7 +554,7 @@ check_max_conns_sheds() {
 	spawn_probe second ping --hold -t 10000
 	wait_for_probe_line first '^served$' 5000
 	wait_for_probe_line second '^served$' 5000
-	if [[ $model == pool ]]; then
+	if [[ $model == pool || $model == prefork ]]; then
 		spawn_probe third ping --silent-ms 300 -t 10000
 		wait_for_probe_line third '^silent' 5000
 		release_probe first
@@ -495,7 +571,7 @@ check_max_conns_sheds() {
 	wait_until 3000 served_again_eventually
 }
 
-@test "with -m 2 a third concurrent client is shed at once and the first two are still served (pool -m queues it instead; blocking makes it wait)" {
+@test "with -m 2 a third concurrent client is shed at once and the first two are still served (pool -m queues it instead; prefork's cap is -w, the third waits; blocking makes it wait)" {
 	for_each_model check_max_conns_sheds
 }
 
@@ -520,22 +596,16 @@ check_fd_setsize() {
 	finish_probe crowd 20
 }
 
-@test "select refuses connections whose descriptor would reach FD_SETSIZE and serves the others; poll and epoll serve all 1100" {
+@test "select refuses connections whose descriptor would reach FD_SETSIZE and serves the others; poll, epoll, reactors, uring and libevent serve all 1100" {
 	(($(ulimit -Hn) >= 2300)) || skip "the descriptor limit is too low for 1100 clients"
-	local MODELS=()
-	local model
-	for model in select poll epoll-lt epoll-et; do
-		[[ " ${SERVER_MODELS:-${ALL_MODELS[*]}} " == *" $model "* ]] && MODELS+=("$model")
-	done
-	((${#MODELS[@]} > 0)) || skip "no event-loop model in SERVER_MODELS"
+	# The models that hold every client in one process's descriptor table;
+	# blocking, fork, thread, pool and prefork are the descriptor test's
+	# (tests/robustness.bats).
+	restrict_models select poll epoll-lt epoll-et reactors uring libevent
 	for_each_model check_fd_setsize
 }
 
 # ---- model-specific --------------------------------------------------------------
-
-accepted_count_is() {
-	[[ $(trace_count accept) == "$1" ]]
-}
 
 # refute_probe_line_within NAME REGEX MS: probe NAME must not print a line
 # matching REGEX for MS ms (a deliberate window: it asserts an absence).
@@ -615,6 +685,10 @@ no_children() {
 	local children child
 	children=$(children_of "$SERVER_PID")
 	[[ -n $children ]] || fail "no child processes"
+	# Tracked, so that teardown ends any orphan this test finds.
+	for child in $children; do
+		track_pid "$child"
+	done
 	kill -KILL "$SERVER_PID"
 	for child in $children; do
 		wait_until 3000 process_gone "$child" ||
@@ -624,6 +698,289 @@ no_children() {
 	wait_for_exit "${PROBE_PIDS[first]}" 3
 	run cat "$BATS_TEST_TMPDIR/first.err"
 	assert_output --partial "the server closed the connection"
+}
+
+# ---- prefork ---------------------------------------------------------------------
+
+# worker_serving_last: the pid of the worker that took the last connection,
+# from its "serve" trace line (a worker has one thread: its tid is its pid).
+worker_serving_last() {
+	awk '$3 == "serve" { pid = $2 } END { print pid }' "$SERVER_ERR"
+}
+
+# is_child_of PARENT PID: PID is a child process of PARENT.
+is_child_of() {
+	children_of "$1" | grep -qx "$2"
+}
+
+# replaced_worker PARENT OLD: PARENT again has 2 workers and OLD is not one.
+replaced_worker() {
+	children_count_is "$1" 2 && ! is_child_of "$1" "$2"
+}
+
+@test "prefork replaces a worker killed mid-client (kill -9): the parent says so, its client sees the close, and the new worker serves" {
+	require_model prefork
+	local victim before newcomer
+	start_server prefork -w 2 -v
+	wait_until 3000 children_count_is "$SERVER_PID" 2
+	spawn_probe first ping --hold -t 15000
+	wait_for_probe_line first '^served$' 5000
+	victim=$(worker_serving_last)
+	is_child_of "$SERVER_PID" "$victim" || fail "'$victim' (from the serve trace) is not a worker"
+	before=$(children_of "$SERVER_PID")
+	kill -KILL "$victim"
+	# Its client is closed by the kernel, not left hanging.
+	wait_for_exit "${PROBE_PIDS[first]}" 5
+	run cat "$BATS_TEST_TMPDIR/first.err"
+	assert_output --partial "the server closed the connection"
+	# The parent reaps it, says so on stderr, and forks another.
+	wait_until 3000 replaced_worker "$SERVER_PID" "$victim" ||
+		fail "no new worker: children now $(children_of "$SERVER_PID" | tr '\n' ' ')"
+	run grep -E "worker [0-9]+ \(pid $victim\) killed by signal 9; starting another" "$SERVER_ERR"
+	assert_success
+	newcomer=$(children_of "$SERVER_PID" | grep -vxF "$before" || true)
+	# Both workers serve: two clients held at once need both of them, so
+	# the new one is serving one of them.
+	spawn_probe a ping --hold -t 15000
+	spawn_probe b ping --hold -t 15000
+	wait_for_probe_line a '^served$' 5000
+	wait_for_probe_line b '^served$' 5000
+	run awk '$3 == "serve" { print $2 }' "$SERVER_ERR"
+	assert_line "$newcomer"
+	release_probe a
+	release_probe b
+	finish_probe a 5
+	finish_probe b 5
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
+}
+
+@test "prefork workers exit when the parent is killed, even by SIGKILL (no orphans), and nothing listens on the port any more" {
+	require_model prefork
+	local workers worker
+	start_server prefork -w 2
+	wait_until 3000 children_count_is "$SERVER_PID" 2
+	# One worker busy with a client, the other idle in accept.
+	spawn_probe first ping --hold -t 10000
+	wait_for_probe_line first '^served$' 5000
+	workers=$(children_of "$SERVER_PID")
+	# Tracked, so that teardown ends any orphan this test finds.
+	for worker in $workers; do
+		track_pid "$worker"
+	done
+	kill -KILL "$SERVER_PID"
+	for worker in $workers; do
+		wait_until 3000 process_gone "$worker" ||
+			fail "worker $worker still runs after its parent was killed"
+	done
+	wait_for_exit "${PROBE_PIDS[first]}" 3
+	run cat "$BATS_TEST_TMPDIR/first.err"
+	assert_output --partial "the server closed the connection"
+	# The last holder of the listener is gone: connecting is refused.
+	probe ping -t 2000
+	assert_failure
+	assert_output --partial "Connection refused"
+}
+
+# spread_counts REGEX: the server's stop line (stderr) matching REGEX, then
+# ": N N ... (total T)"; sets SPREAD (the counts) and SPREAD_TOTAL.
+spread_counts() {
+	local line
+	line=$(grep -E "$1" "$SERVER_ERR") || fail "no line /$1/ on stderr: $(cat "$SERVER_ERR")"
+	echo "# $line"
+	[[ $line =~ :((\ [0-9]+)+)\ \(total\ ([0-9]+)\)$ ]] || fail "not a spread: $line"
+	read -r -a SPREAD <<<"${BASH_REMATCH[1]}"
+	SPREAD_TOTAL=${BASH_REMATCH[3]}
+}
+
+# assert_spread COUNT TOTAL: COUNT numbers, each at least 1, adding up to
+# TOTAL, which the line's total repeats.
+assert_spread() {
+	local n sum=0
+	assert_equal "${#SPREAD[@]}" "$1"
+	for n in "${SPREAD[@]}"; do
+		((n >= 1)) || fail "a worker or reactor got no connection: ${SPREAD[*]}"
+		sum=$((sum + n))
+	done
+	assert_equal "$sum" "$2"
+	assert_equal "$SPREAD_TOTAL" "$2"
+}
+
+@test "prefork -w 2 prints at stop how many connections each worker served: 40 clients one after another give two counts adding up to 40, both non-zero" {
+	require_model prefork
+	local i
+	start_server prefork -w 2
+	wait_until 3000 children_count_is "$SERVER_PID" 2
+	# Workers blocked in accept wait on the listener as exclusive waiters,
+	# first come first woken, and a worker goes back to the end of that
+	# queue when it calls accept again: clients one after another alternate
+	# between the two workers (deterministically: the idle one is always
+	# first in the queue), so each gets about half.
+	for ((i = 0; i < 40; i++)); do
+		probe ping -t 3000
+		assert_success
+	done
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
+	spread_counts '^echo-prefork: connections served per worker \(one shared listener\):'
+	assert_spread 2 40
+}
+
+@test "prefork --reuseport -w 2: two listeners on the port, one in each worker, and connections from 200 source ports reach both" {
+	require_model prefork
+	local worker
+	start_server prefork --reuseport -w 2 -v
+	wait_until 3000 children_count_is "$SERVER_PID" 2
+	assert_listeners "$SERVER_PID" "127.0.0.1:$SERVER_PORT" 2
+	# Each worker closed the other's listener: it holds its own only.
+	for worker in $(children_of "$SERVER_PID"); do
+		assert_listeners "$worker" "127.0.0.1:$SERVER_PORT" 1
+	done
+	# The kernel picks a listener by a hash of the client's address and
+	# port: 200 connections all on one of two listeners has probability
+	# 2^-199, so both counts are non-zero.
+	probe churn --repeat 200 -t 10000
+	assert_success
+	wait_until 10000 served_count_is 200
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
+	spread_counts '^echo-prefork: connections served per worker \(one SO_REUSEPORT listener each\):'
+	assert_spread 2 200
+}
+
+served_count_is() {
+	[[ $(trace_count serve) == "$1" ]]
+}
+
+# ---- reactors --------------------------------------------------------------------
+
+accepted_count_is() {
+	[[ $(trace_count accept) == "$1" ]]
+}
+
+@test "reactors -w 2: connections from 200 source ports are accepted on both reactors, and the per-reactor counts printed at stop add up to 200" {
+	require_model reactors
+	start_server reactors -w 2 -v
+	assert_listeners "$SERVER_PID" "127.0.0.1:$SERVER_PORT" 2
+	# 200 connections in a row, each from a new source port (the client
+	# closes first, so its ports stay in TIME_WAIT and are not reused). The
+	# kernel picks a reactor's listener by a hash of the client's address
+	# and port: all 200 on one of two reactors has probability 2^-199, so
+	# both counts are non-zero.
+	probe churn --repeat 200 -t 10000
+	assert_success
+	wait_until 10000 accepted_count_is 200
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
+	spread_counts '^echo-reactors: connections accepted per reactor \(one SO_REUSEPORT listener each\):'
+	assert_spread 2 200
+}
+
+@test "reactors -w 2 -m 2: the cap counts connections over all reactors: with two clients in, 20 more are all shed, on both reactors, and once one leaves a new client is served" {
+	require_model reactors
+	local i shedders
+	start_server reactors -w 2 -m 2 -v
+	spawn_probe first ping --hold -t 20000
+	spawn_probe second ping --hold -t 20000
+	wait_for_probe_line first '^served$' 5000
+	wait_for_probe_line second '^served$' 5000
+	for ((i = 0; i < 20; i++)); do
+		probe shed -t 2000
+		assert_success
+	done
+	# Each shed is traced by the reactor thread that accepted it: 20 new
+	# source ports all hashed to one reactor has probability 2^-19, so
+	# both reactors shed, whichever of them holds the two clients (a cap
+	# counted per reactor would have let some in).
+	shedders=$(awk '$3 == "shed" && /reason=max-conns/ { print $2 }' "$SERVER_ERR" | sort -u | wc -l)
+	assert_equal "$(grep -c 'shed .*reason=max-conns' "$SERVER_ERR")" 20
+	assert_equal "$shedders" 2
+	release_probe first
+	finish_probe first 5
+	wait_until 3000 served_again_eventually
+	release_probe second
+	finish_probe second 5
+}
+
+# ---- uring ------------------------------------------------------------------------
+
+@test "uring --single-shot (the fallback without multishot requests or provided buffers) passes the echo checks too" {
+	require_model uring
+	local check failed=()
+	MODELS=(uring)
+	# shellcheck disable=SC2034 # read by start_server
+	SERVER_EXTRA_ARGS=--single-shot
+	for check in check_all_byte_values check_random_4mib check_short_writes \
+		check_half_close_after_data check_half_close_no_data check_twenty_clients \
+		check_hog_does_not_stall_others check_reset_client check_descriptors_closed \
+		check_stop_signals; do
+		for_each_model "$check" || failed+=("$check")
+	done
+	((${#failed[@]} == 0)) || fail "echo-uring --single-shot failed: ${failed[*]}"
+}
+
+# uring_reason ERRNO_NAME: what a reason for that errno may say.
+uring_reason() {
+	case $1 in
+	ENOSYS) echo "(Function not implemented|ENOSYS)" ;;
+	EPERM) echo "(Operation not permitted|EPERM)" ;;
+	esac
+}
+
+# record_model MODEL: a check that only notes which models it was run for.
+record_model() {
+	echo "$1" >>"$BATS_TEST_TMPDIR/ran"
+}
+
+# models_in DIR MODEL...: for_each_model record_model over those models, with
+# their servers taken from DIR (for run: its subshell keeps the change).
+models_in() {
+	SERVERS_DIR=$1
+	shift
+	MODELS=("$@")
+	for_each_model record_model
+}
+
+@test "without io_uring (a seccomp filter: io_uring_setup fails with ENOSYS, then EPERM) echo-uring exits 1 naming the reason before any readiness line, and the suites skip it with that reason" {
+	[[ " ${MODELS[*]} " == *" uring "* ]] || skip "uring is not in SERVER_MODELS"
+	[[ -x "$SERVERS_DIR/echo-uring" ]] || skip "uring: $(model_unavailable "$SERVERS_DIR" uring)"
+	local error reason dir
+	run "$TOOLS/no-uring" --check
+	[[ $status != 77 ]] || skip "no-uring: $output"
+	assert_success
+	for error in ENOSYS EPERM; do
+		reason=$(uring_reason "$error")
+		run --separate-stderr timeout 5 "$TOOLS/no-uring" -e "$error" "$SERVERS_DIR/echo-uring" -p 0
+		echo "# $error: exit $status; stderr: $stderr"
+		assert_equal "$status" 1
+		assert_equal "$output" ""
+		assert_regex "$stderr" "^echo-uring: io_uring is unavailable here: .*$reason"
+		# bench/models.sh names the reason, under the same filter.
+		# shellcheck disable=SC2016 # expanded by that bash
+		run "$TOOLS/no-uring" -e "$error" bash -c '. "$1/bench/models.sh" && model_unavailable "$2" uring' \
+			_ "$ROOT" "$SERVERS_DIR"
+		assert_success
+		assert_regex "$output" "^io_uring is unavailable here: .*$reason"
+	done
+	# And for_each_model skips it, saying why, and runs the others: a
+	# servers directory whose echo-uring runs under the filter.
+	dir="$BATS_TEST_TMPDIR/servers"
+	mkdir -p "$dir"
+	printf '#!/bin/sh\nexec "%s" -e ENOSYS "%s" "$@"\n' "$TOOLS/no-uring" \
+		"$(cd "$SERVERS_DIR" && pwd)/echo-uring" >"$dir/echo-uring"
+	chmod +x "$dir/echo-uring"
+	ln -s "$(cd "$SERVERS_DIR" && pwd)/echo-epoll-lt" "$dir/echo-epoll-lt"
+	run models_in "$dir" uring epoll-lt 3>/dev/null
+	assert_success
+	assert_output --regexp "uring skipped: io_uring is unavailable here: .*$(uring_reason ENOSYS)"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/ran")" epoll-lt
+	# Every selected model unavailable: the test is skipped (bats' skip
+	# exits, here the subshell of run, with 0), the check never runs.
+	rm -f "$BATS_TEST_TMPDIR/ran"
+	run models_in "$dir" uring 3>/dev/null
+	assert_success
+	assert_output --partial "skipping the test: no selected model can run here: uring: io_uring is unavailable here"
+	[[ ! -e "$BATS_TEST_TMPDIR/ran" ]] || fail "the check ran for: $(cat "$BATS_TEST_TMPDIR/ran")"
 }
 
 # ---- tracing ---------------------------------------------------------------------

@@ -14,7 +14,15 @@ BIN="$ROOT/bin"
 SERVERS_DIR="${SERVERS_DIR:-$BIN}"
 TOOLS="$ROOT/build/tests"
 PROBE="$TOOLS/echo-probe"
-ALL_MODELS=(blocking fork thread pool select poll epoll-lt epoll-et)
+# ALL_MODELS (the models in teaching order) and model_unavailable (why one
+# cannot run here: built without its library, or no io_uring at run time)
+# come from bench/models.sh, the one list the bench uses too.
+# shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
+source "$ROOT/bench/models.sh"
+# The models that may be left out of a build or be unable to run here (a
+# library at build time, io_uring at run time): for_each_model skips them,
+# saying why. Any other model's missing binary is a failure (run make).
+MAYBE_UNAVAILABLE_MODELS=(uring libevent)
 # SERVER_MODELS="epoll-lt epoll-et" bats tests/servers.bats runs a subset.
 read -r -a MODELS <<<"${SERVER_MODELS:-${ALL_MODELS[*]}}"
 
@@ -105,6 +113,13 @@ children_of() {
 	done
 }
 
+# children_count_is PID N: PID has exactly N child processes (for wait_until).
+children_count_is() {
+	local children
+	children=$(children_of "$1")
+	[[ $(grep -c . <<<"$children") == "$2" ]]
+}
+
 # process_tree PID: PID and all its descendants, one per line.
 process_tree() {
 	local child
@@ -140,6 +155,19 @@ rss_kib() {
 fd_count() {
 	local fds=("/proc/$1/fd/"*)
 	echo "${#fds[@]}"
+}
+
+# fd_count_tree PID: open descriptors of PID and of all its descendants: a
+# prefork server's clients are in its workers' descriptor tables, a fork
+# server's in its children's.
+fd_count_tree() {
+	local pid total=0 fds
+	for pid in $(process_tree "$1"); do
+		fds=("/proc/$pid/fd/"*)
+		# A process that has just exited leaves the pattern unexpanded.
+		[[ -L ${fds[0]} ]] && total=$((total + ${#fds[@]}))
+	done
+	echo "$total"
 }
 
 # cpu_ticks PID: user+system clock ticks used by PID (all its threads).
@@ -218,7 +246,9 @@ wait_until() {
 # not come. With SERVER_FD_LIMIT set, the server runs under that descriptor
 # limit (soft and hard, so it cannot raise it). With SERVER_PREFIX set (words,
 # e.g. "setpriv --reuid=nobody ..."), that command execs the server, so
-# SERVER_PID is still the server's pid.
+# SERVER_PID is still the server's pid. SERVER_EXTRA_ARGS (words) go after
+# the options given, so a test can run every check with a model's variant
+# (uring --single-shot).
 start_server() {
 	local model=$1 line deadline_ms
 	shift
@@ -228,7 +258,8 @@ start_server() {
 	(
 		[[ -z ${SERVER_FD_LIMIT:-} ]] || ulimit -n "$SERVER_FD_LIMIT"
 		# shellcheck disable=SC2086 # SERVER_PREFIX is a list of words
-		exec ${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@"
+		# shellcheck disable=SC2086 # SERVER_EXTRA_ARGS too
+		exec ${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@" ${SERVER_EXTRA_ARGS:-}
 	) >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- &
 	SERVER_PID=$!
 	track_pid "$SERVER_PID"
@@ -343,6 +374,48 @@ assert_probe_running() {
 
 # ---- one check over every model ----------------------------------------------
 
+# model_skip_reason MODEL: prints why MODEL cannot run here and succeeds when
+# it is one that may be unavailable (MAYBE_UNAVAILABLE_MODELS) and
+# model_unavailable (bench/models.sh) gives a reason; fails, printing
+# nothing, when the model must be tested (a missing binary of another model
+# is then a failure of the check, not a skip).
+model_skip_reason() {
+	local reason
+	[[ " ${MAYBE_UNAVAILABLE_MODELS[*]} " == *" $1 "* ]] || return 1
+	reason=$(model_unavailable "$SERVERS_DIR" "$1") || return 1
+	echo "$reason"
+}
+
+# note_skip MODEL REASON: says, in the test's TAP output even when the test
+# passes (fd 3), that MODEL was not run and why: never a silent pass.
+note_skip() {
+	{ echo "# $1 skipped: $2" >&3; } 2>/dev/null || true
+	echo "# $1 skipped: $2" >&2
+}
+
+# require_model MODEL: for a test of one model. Skips the test when MODEL is
+# not selected (SERVER_MODELS) or cannot run here (with the reason); fails
+# when its binary is missing.
+require_model() {
+	local reason
+	[[ " ${MODELS[*]} " == *" $1 "* ]] || skip "$1 is not in SERVER_MODELS"
+	if reason=$(model_skip_reason "$1"); then
+		skip "$1: $reason"
+	fi
+	[[ -x "$SERVERS_DIR/echo-$1" ]] || fail "$SERVERS_DIR/echo-$1 is missing"
+}
+
+# restrict_models MODEL...: narrows MODELS, for this test, to those of the
+# given models that are selected; skips the test when none is.
+restrict_models() {
+	local model selected=("${MODELS[@]}")
+	MODELS=()
+	for model in "$@"; do
+		[[ " ${selected[*]} " == *" $model "* ]] && MODELS+=("$model")
+	done
+	((${#MODELS[@]} > 0)) || skip "none of $* is in SERVER_MODELS"
+}
+
 # for_each_model CHECK [args...]: runs "CHECK args... MODEL" for every model,
 # each in a subshell with errexit so the first failing command ends that
 # model's check only. Every model runs; the test fails naming each model
@@ -350,15 +423,25 @@ assert_probe_running() {
 # A suite that defines after_each_model gets it called, in the same subshell,
 # after each check that passed ("after_each_model MODEL"): checks common to
 # every test go there.
+# A model that cannot run here (model_skip_reason: uring or libevent built
+# without their library, io_uring unavailable) is skipped, its reason in the
+# test's output; when every selected model is, the test itself is skipped
+# with their reasons.
 for_each_model() {
-	local model status failed=()
+	local model status reason failed=() skipped=() ran=0
 	for model in "${MODELS[@]}"; do
+		if reason=$(model_skip_reason "$model"); then
+			note_skip "$model" "$reason"
+			skipped+=("$model: $reason")
+			continue
+		fi
 		if [[ ! -x "$SERVERS_DIR/echo-$model" ]]; then
 			echo "# $model: $SERVERS_DIR/echo-$model is missing" >&2
 			failed+=("$model")
 			continue
 		fi
 		echo "# --- $model" >&2
+		ran=$((ran + 1))
 		set +e
 		(
 			set -e
@@ -378,6 +461,11 @@ for_each_model() {
 	if ((${#failed[@]} > 0)); then
 		echo "# failed for: ${failed[*]}" >&2
 		return 1
+	fi
+	if ((ran == 0 && ${#skipped[@]} > 0)); then
+		reason="no selected model can run here: $(printf '%s; ' "${skipped[@]}")"
+		echo "# skipping the test: ${reason%; }" >&2
+		skip "${reason%; }"
 	fi
 }
 
@@ -420,6 +508,23 @@ sanitizer_reports() {
 }
 
 # ---- memory ------------------------------------------------------------------------
+
+# Sanitizer builds use more memory: redzones and shadow on every allocation
+# (a bound is multiplied by RSS_SCALE), plus up to 16 MiB of freed blocks in
+# ASan's quarantine (capped so by make asan: a server that allocates and
+# frees a buffer per read, as libevent does, fills it) and per-thread caches
+# that survive a thread (RSS_EXTRA_KIB is added).
+if [[ -n ${SANITIZER:-} ]]; then
+	RSS_SCALE=${RSS_SCALE:-4}
+	RSS_EXTRA_KIB=${RSS_EXTRA_KIB:-32768}
+fi
+RSS_SCALE=${RSS_SCALE:-1}
+RSS_EXTRA_KIB=${RSS_EXTRA_KIB:-0}
+
+# rss_bound_kib KIB: a memory bound for this build (scaled under a sanitizer).
+rss_bound_kib() {
+	echo $(($1 * RSS_SCALE + RSS_EXTRA_KIB))
+}
 
 # rss_peak_while PID TIMEOUT_MS WATCHED_PID...: samples rss_kib PID every
 # 20 ms until every WATCHED_PID has exited (or the deadline). Sets

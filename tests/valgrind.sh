@@ -6,21 +6,29 @@
 # 256 byte values one write each, protocol garbage, a client that resets
 # mid-stream, clients that close without reading (EPIPE), 50 connect/close
 # cycles, a client held idle across the others; then SIGTERM. Fork children
-# are followed (memcheck follows fork by itself); each process writes its own
-# log, and every log is checked.
+# and prefork's workers are followed (memcheck follows fork by itself; no
+# server execs, so --trace-children is not needed); each process writes its
+# own log, and every log is checked.
 #
-# Usage: tests/valgrind.sh [MODEL...]   (default: every model)
+# Usage: tests/valgrind.sh [MODEL...]   (default: every model, bench/models.sh)
 #   SERVERS_DIR  where the echo-MODEL binaries are (default bin)
 #   VALGRIND_LOGS  where the logs go (default build/valgrind)
-# Exit: 0 all clean; 1 a report, a failed session or a bad exit; 77 valgrind
-# is not installed (the reason is printed).
+# A model that cannot run here (uring or libevent built without their
+# library, io_uring unavailable: model_unavailable in bench/models.sh) is
+# skipped, and the reason printed.
+# Exit: 0 all clean (some perhaps skipped, as printed); 1 a report, a failed
+# session or a bad exit; 77 valgrind is not installed (the reason is printed).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 SERVERS_DIR=${SERVERS_DIR:-bin}
 PROBE=build/tests/echo-probe
 LOGS=${VALGRIND_LOGS:-build/valgrind}
-ALL_MODELS=(blocking fork thread pool select poll epoll-lt epoll-et)
+# ALL_MODELS and model_unavailable: the one list of models.
+# shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
+. bench/models.sh
+# The models that may be left out of a build or unable to run here.
+MAYBE_UNAVAILABLE_MODELS=(uring libevent)
 # Under valgrind everything is 20-50 times slower: generous deadlines.
 READY_S=30
 STOP_S=60
@@ -107,12 +115,29 @@ session() {
 	}
 }
 
-# check_model MODEL: one server, one session, every log clean.
+# valgrind_cannot_follow LOG: true when LOG ends in valgrind's own abort on a
+# signal that reached a thread waiting in io_uring_enter (syscall 426), with
+# no error reported before it. Valgrind 3.19 (Debian 12) does that to
+# echo-uring at every SIGTERM, idle or not ("m_signals.c: ... Assertion
+# 'tst->status == VgTs_WaitSys' failed"): a limitation of valgrind, after
+# which it checks nothing (no leak summary), not an error of the server.
+valgrind_cannot_follow() {
+	grep -q "Assertion 'tst->status == VgTs_WaitSys' failed" "$1" &&
+		grep -q 'status = VgTs_Runnable syscall 426 ' "$1" &&
+		[[ $(awk '/^valgrind: / { exit }
+			/^==[0-9]+== [A-Z]/ && !/Memcheck, a memory|Copyright|Using Valgrind|Command:|Parent PID:/ { n++ }
+			END { print n + 0 }' "$1") == 0 ]]
+}
+
+# check_model MODEL: one server, one session, every log clean. Returns 0
+# when clean, 1 on an error, 77 when valgrind could not follow the server to
+# its end (valgrind_cannot_follow) although its session was served.
 check_model() {
 	local model=$1
 	local dir="$LOGS/$model" line port deadline_ms log pid exit_status bad=0
 	local opts=()
-	[[ $model == pool ]] && opts=(-w 8)
+	# The idle client and the 4 streams at once: workers for all of them.
+	[[ $model == pool || $model == prefork ]] && opts=(-w 8)
 	rm -rf "$dir"
 	mkdir -p "$dir"
 	: >"$dir/stdout" # there before the server opens it, for the read below
@@ -141,6 +166,15 @@ check_model() {
 	wait_gone "$server_pid" "$STOP_S"
 	server_pid=
 	exit_status=$STATUS
+	if ((bad == 0)) && [[ $exit_status == 1 ]]; then
+		for log in "$dir"/memcheck.*.log; do
+			if valgrind_cannot_follow "$log"; then
+				echo "$model: NOT CHECKED: $(valgrind --version) aborted at SIGTERM, in io_uring_enter" \
+					"($log): a valgrind limitation; the session was served and no error was reported before it"
+				return 77
+			fi
+		done
+	fi
 	if [[ $exit_status != 0 ]]; then
 		echo "$model: exit $exit_status after SIGTERM (99: memcheck found errors or leaks)" >&2
 		bad=1
@@ -167,11 +201,26 @@ check_model() {
 models=("$@")
 ((${#models[@]} > 0)) || models=("${ALL_MODELS[@]}")
 failed=()
+checked=()
+skipped=()
+unchecked=()
 for model in "${models[@]}"; do
-	check_model "$model" || failed+=("$model")
+	if [[ " ${MAYBE_UNAVAILABLE_MODELS[*]} " == *" $model "* ]] &&
+		reason=$(model_unavailable "$SERVERS_DIR" "$model"); then
+		echo "$model: skipped: $reason"
+		skipped+=("$model")
+		continue
+	fi
+	status=0
+	check_model "$model" || status=$?
+	case $status in
+	0) checked+=("$model") ;;
+	77) unchecked+=("$model") ;;
+	*) failed+=("$model") ;;
+	esac
 done
 if ((${#failed[@]} > 0)); then
 	echo "valgrind.sh: FAILED for: ${failed[*]} (logs in $LOGS)" >&2
 	exit 1
 fi
-echo "valgrind.sh: memcheck clean for: ${models[*]}"
+echo "valgrind.sh: memcheck clean for: ${checked[*]}${skipped[*]:+; skipped (see above): ${skipped[*]}}${unchecked[*]:+; not checked by valgrind (see above): ${unchecked[*]}}"
