@@ -231,7 +231,9 @@ $(SLOW_SPARE_SO): tests/tools/preload/slow-spare.c
 #   make syscalls           system calls per echoed message, by call, for every model
 #                           at a few connection counts (bench/syscalls.sh): a table on
 #                           stdout and in results/latest/syscalls.md; holds the bench lock
-.PHONY: demo syscalls
+#   make spread             how prefork (shared listener, --reuseport) and reactors spread
+#                           connections over their workers (bench/spread.sh, ~2 min)
+.PHONY: demo syscalls spread
 demo:
 	@if [ -z "$(MODEL)" ]; then echo "usage: make demo MODEL=<one of: $(MODELS)>" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory all
@@ -241,5 +243,9 @@ syscalls:
 	@tests/ensure-packages strace
 	@$(MAKE) --no-print-directory all
 	bench/syscalls.sh
+
+spread:
+	@$(MAKE) --no-print-directory all
+	bench/spread.sh
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

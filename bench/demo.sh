@@ -19,12 +19,21 @@
 # blocking serves one client at a time, and pool is started with fewer workers
 # (DEMO_WORKERS) than there are clients: in both the waiting clients are the
 # lesson, so their messages not echoed in time are expected, not an error.
+# So are they for prefork with fewer workers than clients, or with
+# DEMO_ARGS=--reuseport (the hash may put two clients on one worker).
+#
+# What the server prints on stderr that is not a trace line (prefork's and
+# reactors' connections per worker at the stop) comes after the trace, each
+# line prefixed "# server: ". A model that cannot run here (bench/models.sh:
+# not built, or io_uring unavailable) is skipped with the reason.
 #
 # Environment: DEMO_CLIENTS (3), DEMO_RATE (6, messages/s in all),
-# DEMO_SECONDS (2), DEMO_SIZE (64 bytes), DEMO_WORKERS (2, pool only),
+# DEMO_SECONDS (2), DEMO_SIZE (64 bytes), DEMO_WORKERS (workers of pool,
+# prefork and reactors: 2, DEMO_CLIENTS + 1 and 2 by default), DEMO_ARGS (more
+# server options, e.g. --reuseport for prefork, --single-shot for uring),
 # DEMO_TRACE (also keep the raw trace in this file), BIN (bin).
-# Exit status: 0 the demo ran and the server stopped cleanly; 1 otherwise;
-# 2 usage.
+# Exit status: 0 the demo ran and the server stopped cleanly, or the model
+# cannot run here (the reason is printed); 1 otherwise; 2 usage.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,12 +42,15 @@ DEMO_CLIENTS=${DEMO_CLIENTS:-3}
 DEMO_RATE=${DEMO_RATE:-6}
 DEMO_SECONDS=${DEMO_SECONDS:-2}
 DEMO_SIZE=${DEMO_SIZE:-64}
-DEMO_WORKERS=${DEMO_WORKERS:-2}
+DEMO_WORKERS=${DEMO_WORKERS:-}
+DEMO_ARGS=${DEMO_ARGS:-}
 DEMO_TRACE=${DEMO_TRACE:-}
-MODELS="blocking fork thread pool select poll epoll-lt epoll-et"
+# shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
+source "$ROOT/bench/models.sh"
 
 usage() {
-	echo "usage: bench/demo.sh MODEL    (MODEL: ${MODELS// /, })" >&2
+	local list=${ALL_MODELS[*]}
+	echo "usage: bench/demo.sh MODEL    (MODEL: ${list// /, })" >&2
 	exit 2
 }
 
@@ -49,8 +61,13 @@ die() {
 
 [[ $# -eq 1 ]] || usage
 model=$1
-[[ " $MODELS " == *" $model "* ]] || usage
-[[ -x "$BIN/echo-$model" && -x "$BIN/loadgen" ]] || die "$BIN/echo-$model or $BIN/loadgen missing: run make"
+[[ " ${ALL_MODELS[*]} " == *" $model "* ]] || usage
+[[ -x "$BIN/loadgen" ]] || die "$BIN/loadgen missing: run make"
+if reason=$(model_unavailable "$BIN" "$model"); then
+	echo "# demo: echo-$model cannot run here, skipped: $reason"
+	exit 0
+fi
+read -r -a extra_args <<<"$DEMO_ARGS"
 
 TMP=$(mktemp -d)
 SERVER_PID=""
@@ -79,20 +96,29 @@ alive() {
 # ---- start the server and wait (5 s at most) for its readiness line ---------
 server_args=(-p 0 -v)
 waiting_is_the_lesson=false
+workers=""
 case $model in
 blocking) waiting_is_the_lesson=true ;;
-pool)
-	server_args+=(-w "$DEMO_WORKERS")
-	((DEMO_WORKERS >= DEMO_CLIENTS)) || waiting_is_the_lesson=true
-	;;
+pool) workers=${DEMO_WORKERS:-2} ;;
+# One worker more than clients: every client is served at once, and the
+# serve lines show which worker the kernel woke for each.
+prefork) workers=${DEMO_WORKERS:-$((DEMO_CLIENTS + 1))} ;;
+reactors) workers=${DEMO_WORKERS:-2} ;;
 esac
+if [[ -n $workers ]]; then
+	server_args+=(-w "$workers")
+	# Blocking workers: a client beyond them waits for one to be free.
+	[[ $model == reactors ]] || ((workers >= DEMO_CLIENTS)) || waiting_is_the_lesson=true
+fi
+[[ $model != prefork || " ${extra_args[*]} " != *" --reuseport "* ]] || waiting_is_the_lesson=true
+server_args+=("${extra_args[@]}")
 
-"$BIN/echo-$model" "${server_args[@]}" </dev/null >"$TMP/server.out" 2>"$TMP/trace" &
+"$BIN/echo-$model" "${server_args[@]}" </dev/null >"$TMP/server.out" 2>"$TMP/stderr" &
 SERVER_PID=$!
 deadline=$(($(now_ms) + 5000))
 line=""
 until IFS= read -r line <"$TMP/server.out"; do
-	alive "$SERVER_PID" || die "echo-$model exited before it was ready: $(cat "$TMP/trace")"
+	alive "$SERVER_PID" || die "echo-$model exited before it was ready: $(cat "$TMP/stderr")"
 	(($(now_ms) < deadline)) || die "echo-$model printed no readiness line within 5 s"
 	sleep 0.01
 done
@@ -121,13 +147,19 @@ wait "$SERVER_PID" 2>/dev/null || server_status=$?
 SERVER_PID=""
 
 # ---- the trace ----------------------------------------------------------------
+# Trace lines ("  0.313067    7616 accept   fd=5 ...") apart from anything else
+# the server said on stderr.
+grep -E '^ *[0-9]+\.[0-9]+ +[0-9]+ ' "$TMP/stderr" >"$TMP/trace" || true
+grep -vE '^ *[0-9]+\.[0-9]+ +[0-9]+ ' "$TMP/stderr" >"$TMP/said" || true
 per_client=$(awk -v r="$DEMO_RATE" -v c="$DEMO_CLIENTS" 'BEGIN { printf "%g", r / c }')
 echo "# demo: echo-$model -v, $DEMO_CLIENTS clients, $per_client messages/s each ($DEMO_SIZE B), ${DEMO_SECONDS} s"
-[[ $model != pool ]] || echo "# pool started with -w $DEMO_WORKERS"
+[[ -z $workers ]] || echo "# $model started with -w $workers"
+((${#extra_args[@]} == 0)) || echo "# server options: ${extra_args[*]}"
 echo
 printf '%10s %7s %-8s %-8s %s\n' time_s tid event fd details
 cat "$TMP/trace"
 [[ -z "$DEMO_TRACE" ]] || cp "$TMP/trace" "$DEMO_TRACE"
+sed 's/^/# server: /' "$TMP/said"
 echo
 
 case $model in
@@ -144,7 +176,7 @@ thread)
 	echo "# own thread id."
 	;;
 pool)
-	echo "# Look: queue (acceptor) then serve (a worker's tid); with $DEMO_WORKERS workers the"
+	echo "# Look: queue (acceptor) then serve (a worker's tid); with $workers workers the"
 	echo "# next client is served only when a worker's client closes."
 	;;
 select)
@@ -162,6 +194,29 @@ epoll-lt)
 epoll-et)
 	echo "# Look: after an edge (readable) the server reads until a read finds nothing:"
 	echo "# 'again' (EAGAIN). 'budget' would show a client that used its 8 reads."
+	;;
+prefork)
+	echo "# Look: the workers were forked once, at start (fork lines), not per client. Each"
+	echo "# accept is in the tid column of the worker the kernel woke, and its serve line"
+	echo "# names that worker; the stop line counts the connections each one served."
+	echo "# Try DEMO_ARGS=--reuseport a few times: two clients can hash to one worker, and"
+	echo "# the second waits for the first to leave while another worker sits idle."
+	;;
+reactors)
+	echo "# Look: each wait names its reactor (reactor=N) and runs on that reactor's thread;"
+	echo "# a client's reads stay on the thread that accepted it. The kernel's hash chose"
+	echo "# the reactor (one SO_REUSEPORT listener each): the stop line counts them."
+	;;
+uring)
+	echo "# Look: no readable or writable lines: each wait is one io_uring_enter that hands"
+	echo "# the kernel the queued sends and returns completions (completions=N). A read line"
+	echo "# is a recv that completed, its bytes already in a provided buffer (no read(2));"
+	echo "# a write line is a send that completed. make syscalls counts the calls."
+	;;
+libevent)
+	echo "# Look: libevent calls back after it has read (read ... pending=64); the write comes"
+	echo "# only after the next wait (event_base_loop): the echo leaves one turn later"
+	echo "# than in epoll-lt, which writes at once."
 	;;
 esac
 

@@ -11,6 +11,13 @@
 # connections are still being set up) to the end, and descriptors after the
 # load against before it. blocking serves one client at a time: it gets only
 # the churn (its closed loop would hold the one slot for the whole run).
+# Memory and descriptors are summed over the server's processes: fork's
+# children and prefork's workers hold the connections, not the parent.
+# prefork gets a worker for every client (SOAK_CONNECTIONS + 4, since a worker
+# serves one client at a time), pool as many threads; reactors runs with its
+# default, one reactor per core. A model that cannot run here
+# (bench/models.sh: not built, io_uring unavailable) is skipped with the
+# reason, and does not fail the soak.
 #
 #   make soak                       every model, 20 s each (about 3 minutes)
 #   SOAK_SECONDS=60 bench/soak.sh poll epoll-et
@@ -33,7 +40,8 @@ SERVERS_DIR=${SERVERS_DIR:-bin}
 LOADGEN=${LOADGEN:-bin/loadgen}
 BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-1800}
-ALL_MODELS=(blocking fork thread pool select poll epoll-lt epoll-et)
+# shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
+source bench/models.sh
 
 die() {
 	echo "soak.sh: $*" >&2
@@ -87,9 +95,31 @@ rss_kib() {
 	echo "$total"
 }
 
+# fd_count PID: open descriptors of PID and its descendants.
 fd_count() {
-	local fds=("/proc/$1/fd/"*)
-	echo "${#fds[@]}"
+	local pid fds total=0
+	for pid in $(tree "$1"); do
+		fds=("/proc/$pid/fd/"*)
+		# A process that has just exited leaves the pattern unexpanded.
+		[[ -L ${fds[0]} ]] && total=$((total + ${#fds[@]}))
+	done
+	echo "$total"
+}
+
+# settle PID: waits (5 s at most) until PID's processes and descriptors stop
+# changing: prefork forks its workers, and reactors starts its loops, after
+# the readiness line.
+settle() {
+	local last="" now same=0 deadline_ms=$(($(now_ms) + 5000))
+	while ((same < 3)) && (($(now_ms) < deadline_ms)); do
+		now="$(tree "$1" | wc -l) $(fd_count "$1")"
+		if [[ $now == "$last" ]]; then
+			same=$((same + 1))
+		else
+			same=0 last=$now
+		fi
+		sleep 0.1
+	done
 }
 
 # json_field JSON KEY: a number from loadgen's one-line JSON.
@@ -105,6 +135,7 @@ soak() {
 	local fds fds_before fds_max=0 fds_after closed="" churn="" msgs=0 conns=0 verdict=ok pid
 	case $model in
 	pool) opts=(-w $((SOAK_CONNECTIONS + 8))) ;;
+	prefork) opts=(-w $((SOAK_CONNECTIONS + 4))) ;;
 	fork) opts=(-m $((SOAK_CONNECTIONS + 64))) ;;
 	esac
 	"$SERVERS_DIR/echo-$model" -p 0 "${opts[@]}" >"$out" 2>"$WORK/$model.err" </dev/null 9>&- &
@@ -119,6 +150,7 @@ soak() {
 	done
 	port=${line##*:}
 	port=${port%% *}
+	settle "$server"
 	fds_before=$(fd_count "$server")
 	rss_first=$(rss_kib "$server")
 
@@ -192,6 +224,11 @@ printf '%-9s %10s %9s %9s %9s %9s %9s %8s %5s %5s %5s  %s\n' model msgs/s churn/
 	rss0_KiB rss¼_KiB rss_end rss_max growth fd0 fdmax fdend verdict
 failed=()
 for model in "${models[@]}"; do
+	[[ " ${ALL_MODELS[*]} " == *" $model "* ]] || die "no model $model (models: ${ALL_MODELS[*]})"
+	if reason=$(model_unavailable "$SERVERS_DIR" "$model"); then
+		printf '%-9s skipped: %s\n' "$model" "$reason"
+		continue
+	fi
 	soak "$model" || failed+=("$model")
 done
 if ((${#failed[@]} > 0)); then

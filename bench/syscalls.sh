@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # bench/syscalls.sh - system calls per echoed message, by call, for every model.
 #
-#   bench/syscalls.sh [MODEL...]        (make syscalls: every model)
+#   bench/syscalls.sh [MODEL[:OPTION]...]   (make syscalls: every model)
+#
+# MODEL:OPTION runs bin/echo-MODEL with that long option and names the row
+# "MODEL OPTION": uring:--single-shot, prefork:--reuseport. The default list
+# is every model of bench/models.sh, with uring:--single-shot after uring (the
+# fallback against multishot: the lesson of that model). A model that cannot
+# run here (not built, io_uring unavailable) gets a "not run" row with the
+# reason, and does not fail the run.
 #
 # Each model serves a fixed load at a few connection counts: bin/loadgen in
 # open loop, SYSCALLS_RATE messages a second in all for SYSCALLS_SECONDS with
@@ -23,11 +30,18 @@
 #
 # Points (SYSCALLS_POINTS, default "1 16 4+1000"): ACTIVE or ACTIVE+IDLE
 # connections. blocking runs only the one-connection point (it serves one
-# client at a time); select only points under FD_SETSIZE. pool gets one
-# worker per connection, as in make bench.
+# client at a time); select only points under FD_SETSIZE. pool and prefork
+# get one worker per connection, as in make bench (a worker serves one client
+# at a time); reactors gets -w 2. Both counters follow every thread and child
+# process: prefork's workers, reactors' threads and fork's children are all
+# counted. uring does its reads and writes inside io_uring_enter (and in the
+# kernel's own io-wq threads, which make no system calls): its read and write
+# columns stay empty, and that is the point.
 #
-# The table goes to stdout and to SYSCALLS_OUT (default:
-# results/latest/syscalls.md when results/latest exists; "" for none).
+# The table goes to stdout and to SYSCALLS_OUT (default: the full table -
+# every model, the default points, rate and duration - goes to
+# results/latest/syscalls.md when results/latest exists, beside the bench run
+# it describes; a partial or different run goes nowhere else; "" for none).
 # Holds BENCH_LOCK (/tmp/bench.lock; "" for none) while it runs, waiting
 # LOCK_WAIT (900) seconds at most. Exit status: 0 every run was clean, 1 a
 # run failed (its row says why), 2 usage.
@@ -41,16 +55,23 @@ SYSCALLS_POINTS=${SYSCALLS_POINTS:-1 16 4+1000}
 SYSCALLS_COUNTER=${SYSCALLS_COUNTER:-}
 BENCH_LOCK=${BENCH_LOCK-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-900}
-ALL_MODELS=(blocking fork thread pool select poll epoll-lt epoll-et)
+# shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
+source "$ROOT/bench/models.sh"
 if [[ -z ${SYSCALLS_OUT+set} ]]; then
 	SYSCALLS_OUT=""
-	[[ ! -d "$ROOT/results/latest" ]] || SYSCALLS_OUT="$ROOT/results/latest/syscalls.md"
+	if [[ $# -eq 0 && -d "$ROOT/results/latest" && $SYSCALLS_RATE == 2000 &&
+		$SYSCALLS_SECONDS == 2 && $SYSCALLS_POINTS == "1 16 4+1000" ]]; then
+		SYSCALLS_OUT="$ROOT/results/latest/syscalls.md"
+	fi
 fi
 
-# The table's columns: a column sums the calls named after it.
-COLUMNS_CALLS="accept:accept,accept4 read:read write:write select:pselect6,select
-poll:ppoll,poll epoll_wait:epoll_wait,epoll_pwait,epoll_pwait2 epoll_ctl:epoll_ctl
-clone:clone,clone3,fork,vfork futex:futex"
+# The table's columns: a column sums the calls named after it (libevent
+# reads with readv and writes with writev; ioctl is its FIONREAD before
+# each read).
+COLUMNS_CALLS="accept:accept,accept4 read:read,readv,recvfrom,recvmsg
+write:write,writev,sendto,sendmsg select:pselect6,select poll:ppoll,poll
+epoll_wait:epoll_wait,epoll_pwait,epoll_pwait2 epoll_ctl:epoll_ctl
+io_uring_enter:io_uring_enter ioctl:ioctl clone:clone,clone3,fork,vfork futex:futex"
 
 die() {
 	echo "syscalls.sh: $*" >&2
@@ -70,13 +91,21 @@ alive() {
 }
 
 models=("$@")
-((${#models[@]} > 0)) || models=("${ALL_MODELS[@]}")
-for m in "${models[@]}"; do
-	[[ " ${ALL_MODELS[*]} " == *" $m "* ]] || {
-		echo "usage: bench/syscalls.sh [MODEL...]  (MODEL: ${ALL_MODELS[*]})" >&2
+if ((${#models[@]} == 0)); then
+	for m in "${ALL_MODELS[@]}"; do
+		models+=("$m")
+		[[ $m != uring ]] || models+=("uring:--single-shot")
+	done
+fi
+# Why each model cannot run here ("" when it can), asked once.
+declare -A unavailable=()
+for spec in "${models[@]}"; do
+	m=${spec%%:*}
+	if [[ " ${ALL_MODELS[*]} " != *" $m "* ]] || [[ $spec != "$m" && ${spec#*:} != --* ]]; then
+		echo "usage: bench/syscalls.sh [MODEL[:--OPTION]...]  (MODEL: ${ALL_MODELS[*]})" >&2
 		exit 2
-	}
-	[[ -x "$BIN/echo-$m" ]] || die "$BIN/echo-$m missing: run make"
+	fi
+	[[ -n ${unavailable[$m]+set} ]] || unavailable[$m]=$(model_unavailable "$BIN" "$m" || true)
 done
 [[ -x "$BIN/loadgen" ]] || die "$BIN/loadgen missing: run make"
 
@@ -89,6 +118,14 @@ for col in $COLUMNS_CALLS; do
 			perf_events+=",syscalls:sys_enter_$call"
 	done
 done
+# io_uring's own tracepoints: requests submitted (SQEs) and completions
+# posted (CQEs), for the uring rows' second table.
+uring_events=""
+for event in io_uring_submit_req io_uring_complete; do
+	grep -qx "io_uring:$event" /sys/kernel/tracing/available_events 2>/dev/null &&
+		uring_events+=",io_uring:$event"
+done
+perf_events+=$uring_events
 if [[ -z "$SYSCALLS_COUNTER" ]]; then
 	SYSCALLS_COUNTER=strace
 	if command -v perf >/dev/null 2>&1 &&
@@ -122,12 +159,15 @@ if [[ -n "$BENCH_LOCK" ]]; then
 	fi
 fi
 
-# counts_of FILE: "call count" lines from the counter's output; "total N" too.
+# counts_of FILE: "call count" lines from the counter's output; "total N" too,
+# and with perf "sqe N" and "cqe N" (io_uring requests and completions).
 counts_of() {
 	if [[ $SYSCALLS_COUNTER == perf ]]; then
 		awk -F, '$1 ~ /^[0-9]+$/ {
 			name = $3; sub(/^syscalls:sys_enter_/, "", name)
 			if (name == "raw_syscalls:sys_enter") name = "total"
+			if (name == "io_uring:io_uring_submit_req") name = "sqe"
+			if (name == "io_uring:io_uring_complete") name = "cqe"
 			print name, $1 }' "$1"
 	else
 		# "% time seconds usecs/call calls [errors] syscall"; the last field
@@ -136,15 +176,18 @@ counts_of() {
 	fi
 }
 
-# run_one MODEL ACTIVE IDLE: sets ROW to one table row (without "| model |"),
-# or to why the run failed (and returns 1). Not in a subshell: the EXIT trap
-# must see SERVER_PID and COUNTER_PID.
+# run_one MODEL ACTIVE IDLE [OPTION]: sets ROW to one table row (without
+# "| model |"), or to why the run failed (and returns 1). Not in a subshell:
+# the EXIT trap must see SERVER_PID and COUNTER_PID.
 run_one() {
 	local model=$1 active=$2 idle=$3 conns line port deadline status=0 json messages
 	local args=(-p 0)
 	conns=$((active + idle))
+	[[ -z ${4:-} ]] || args+=("$4")
 	case $model in
 	pool) args+=(-w "$conns" -m "$((conns > 1024 ? conns : 1024))") ;;
+	prefork) args+=(-w "$conns") ;;
+	reactors) args+=(-w 2) ;;
 	fork) args+=(-m "$((conns > 1024 ? conns : 1024))") ;;
 	thread) args+=(-m "$((conns > 10000 ? conns : 10000))") ;;
 	esac
@@ -222,10 +265,21 @@ run_one() {
 				row = row sprintf(" | %s", sum ? sprintf("%.2f", sum / msgs) : "·")
 			}
 			total = n["total"]
-			if (total == 0) for (c in n) if (c != "total") total += n[c]
+			if (total == 0) for (c in n) if (c != "total" && c != "sqe" && c != "cqe") total += n[c]
 			row = row sprintf(" | %.2f | %.2f", (total - listed) / msgs, total / msgs)
 			print row
 		}')
+	# uring: what each io_uring_enter carried (perf only: strace cannot see it).
+	URING_ROW=""
+	if [[ $model == uring && $SYSCALLS_COUNTER == perf && -n $uring_events ]]; then
+		URING_ROW=$(counts_of "$TMP/count" | awk -v msgs="$messages" '
+			{ n[$1] += $2 }
+			END {
+				e = n["io_uring_enter"]
+				printf "%d | %.2f | %.2f | %.2f | %s", msgs, e / msgs, n["sqe"] / msgs,
+					n["cqe"] / msgs, e ? sprintf("%.2f", n["cqe"] / e) : "·"
+			}')
+	fi
 }
 
 header="| model | messages |"
@@ -249,7 +303,9 @@ failed=0
 	echo "Load: bin/loadgen open loop, ${SYSCALLS_RATE} messages/s in all for ${SYSCALLS_SECONDS} s, 64-byte messages, no warm-up."
 	echo "Each figure: the server's calls (every thread and process, start-up and stop included)"
 	echo "divided by the messages loadgen echoed and checked (the messages column)."
-	echo "\`·\` none; select = pselect6, poll = ppoll, epoll_wait = epoll_pwait, clone = clone/clone3 (fork() and pthread_create)."
+	echo "\`·\` none; read = read/readv/recv*, write = write/writev/send*, select = pselect6, poll = ppoll,"
+	echo "epoll_wait = epoll_wait/epoll_pwait, clone = clone/clone3 (fork() and pthread_create)."
+	echo "uring's reads and writes happen inside io_uring_enter: its read and write columns are empty."
 } >"$out"
 cat "$out"
 
@@ -269,17 +325,37 @@ for point in $SYSCALLS_POINTS; do
 		echo "$header"
 		echo "$rule"
 	} | tee -a "$out"
-	for model in "${models[@]}"; do
-		ROW=""
-		if [[ $model == blocking ]] && ((active + idle > 1)); then
+	uring_rows=()
+	for spec in "${models[@]}"; do
+		model=${spec%%:*} option=""
+		[[ $spec == "$model" ]] || option=${spec#*:}
+		ROW="" URING_ROW=""
+		if [[ -n ${unavailable[$model]} ]]; then
+			ROW="not run: ${unavailable[$model]}"
+		elif [[ $model == blocking ]] && ((active + idle > 1)); then
 			ROW="not run: serves one client at a time"
 		elif [[ $model == select ]] && ((active + idle > 1016)); then
 			ROW="not run: fds >= FD_SETSIZE (1024) are refused"
-		elif ! run_one "$model" "$active" "$idle"; then
+		elif [[ $model == prefork && $option == --reuseport ]] && ((active + idle > 1)); then
+			ROW="not run: the hash puts clients on busy workers, where they wait (bench/spread.sh)"
+		elif ! run_one "$model" "$active" "$idle" "$option"; then
 			failed=1
 		fi
-		echo "| $model | $ROW |" | tee -a "$out"
+		echo "| $model${option:+ $option} | $ROW |" | tee -a "$out"
+		[[ $model != uring || -z ${URING_ROW:-} || $ROW == not\ run* || $ROW == failed* ]] ||
+			uring_rows+=("| $model${option:+ $option} | $URING_ROW |")
 	done
+	if ((${#uring_rows[@]} > 0)); then
+		{
+			echo
+			echo "io_uring per echoed message, $title: requests submitted (SQEs) and completions"
+			echo "posted (CQEs), from perf's io_uring:io_uring_submit_req and io_uring:io_uring_complete."
+			echo
+			echo "| model | messages | io_uring_enter | submitted | completed | completions per io_uring_enter |"
+			echo "|---|---:|---:|---:|---:|---:|"
+			printf '%s\n' "${uring_rows[@]}"
+		} | tee -a "$out"
+	fi
 done
 
 if [[ -n "$SYSCALLS_OUT" ]]; then

@@ -11,7 +11,9 @@
  * accept waits on the listener's queue as an exclusive waiter, and a new
  * connection wakes only the first of them (no thundering herd since Linux
  * 2.2). A worker goes back to the end of that queue when it calls accept
- * again, so idle workers take turns. With --reuseport each worker gets its
+ * again, so idle workers take turns (though a worker that comes back while
+ * a connection is already queued takes it without sleeping, so under fast
+ * churn one worker may serve several in a row). With --reuseport each worker gets its
  * own listener instead (SO_REUSEPORT): the kernel picks the listener by a hash
  * of the client's address and port, whether that worker is free or not, so a
  * client can wait behind a busy worker while another sits idle. At a clean

@@ -7,15 +7,22 @@
 #   format, and it shows what that model must show: blocking serving one
 #   client after another, fork's children, thread's threads, pool's queue
 #   and its waiting client, select's and poll's scans, epoll returning only
-#   the ready fds, the edge-triggered server reading to EAGAIN.
+#   the ready fds, the edge-triggered server reading to EAGAIN; prefork's
+#   workers forked once and each client served by a different one, reactors'
+#   loops each on its own thread with its clients, uring's completions and
+#   libevent's echo leaving one turn of the loop after the read.
 # - bench/syscalls.sh on a tiny configuration prints a table with a row of
-#   numbers per model, and the model's own calls are in it.
+#   numbers per model, and the model's own calls are in it: uring echoes with
+#   io_uring_enter and no read or write, prefork's workers are counted.
+# - A model that cannot run here (bench/models.sh) is skipped with the reason
+#   by these tests, and by the demo and the syscalls table themselves.
 #
 # Each demo lasts DEMO_SECONDS=1 (2 s for blocking and pool, whose waiting
-# clients are given loadgen's 1 s of grace); the whole suite about 30 s.
+# clients are given loadgen's 1 s of grace); the whole suite about 50 s.
 
 bats_require_minimum_version 1.5.0
 
+# test_helper sources bench/models.sh: ALL_MODELS and model_unavailable.
 load test_helper
 
 DEMO="$ROOT/bench/demo.sh"
@@ -32,15 +39,29 @@ teardown() {
 	stop_tracked_processes
 }
 
-# demo MODEL: runs the demo (20 s at most); TRACE gets the raw trace file.
+# skip_unless_available MODEL: skips the test, with the reason, when MODEL
+# cannot run here (not built, or no io_uring).
+skip_unless_available() {
+	local reason
+	if reason=$(model_unavailable "$SERVERS_DIR" "$1"); then
+		skip "echo-$1 cannot run here: $reason"
+	fi
+}
+
+# demo MODEL: runs the demo (20 s at most); TRACE gets the raw trace file,
+# DEMO_OUTPUT what the demo printed.
 demo() {
 	TRACE="$BATS_TEST_TMPDIR/trace"
-	run --separate-stderr env DEMO_SECONDS=1 DEMO_TRACE="$TRACE" BIN="$SERVERS_DIR" \
+	skip_unless_available "$1"
+	# The demo's defaults, whatever the environment says.
+	run --separate-stderr env -u DEMO_WORKERS -u DEMO_ARGS -u DEMO_CLIENTS -u DEMO_RATE -u DEMO_SIZE \
+		DEMO_SECONDS=1 DEMO_TRACE="$TRACE" BIN="$SERVERS_DIR" \
 		timeout 20 "$DEMO" "$1"
 	echo "$output"
 	echo "$stderr" >&2
 	assert_success
 	assert_output --partial "# loadgen:"
+	DEMO_OUTPUT=$output
 	[[ -s "$TRACE" ]] || fail "no trace kept in $TRACE"
 	# Every line is a trace line in the documented format.
 	run grep -vE "$TRACE_LINE" "$TRACE"
@@ -150,6 +171,114 @@ check_scan() {
 	(($(events budget | wc -l) == 0)) || fail "slow clients spent a read budget"
 }
 
+# turn_between_read_and_write: prints how many echoes (a read, then the
+# write of that fd) had no wait line between them, and how many had one.
+turn_between_read_and_write() {
+	awk '$3 == "read" { pending[$4] = 1; waited[$4] = 0 }
+		$3 == "wait" { for (f in pending) waited[f] = 1 }
+		$3 == "write" && ($4 in pending) { if (waited[$4]) later++; else now++; delete pending[$4] }
+		END { print now + 0, later + 0 }' "$TRACE"
+}
+
+@test "demo prefork: workers forked once at start, and each client served by a different worker" {
+	demo prefork
+	# One fork per worker (-w 4 = DEMO_CLIENTS + 1), none per client. (The
+	# readiness line comes before the forks, so a client may be accepted
+	# before the last fork line: their order is not checked.)
+	(($(events fork | wc -l) == 4)) || fail "expected 4 fork lines (-w 4)"
+	(($(events serve | wc -l) == 3)) || fail "expected 3 serve lines"
+	# Three clients at once: three different workers, each the process forked
+	# for it (serve's tid is the pid on that worker's fork line).
+	run awk '$3 == "fork" { split($5, w, "="); split($6, p, "="); pid[w[2]] = p[2] }
+		$3 == "serve" { split($5, w, "="); seen[w[2]] = 1; if (pid[w[2]] != $2) bad++ }
+		END { for (k in seen) n++; print n + 0, bad + 0 }' "$TRACE"
+	assert_output "3 0"
+	run grep -x "$(main_tid)" <<<"$(tids_of read)"
+	assert_failure
+	# The parent's stop line: one count per worker, 3 in all.
+	assert_regex "$DEMO_OUTPUT" $'(^|\n)# server: echo-prefork: connections served per worker \(one shared listener\): [0-9]+ [0-9]+ [0-9]+ [0-9]+ \(total 3\)'
+}
+
+@test "demo reactors: each epoll loop runs on its own thread, and a client stays on the reactor that accepted it" {
+	demo reactors
+	# Every wait names its reactor (-w 2), and each reactor's waits come
+	# from one thread of its own, not the main thread.
+	run awk '$3 == "wait" {
+			if (!match($0, / reactor=[0-9]+/) || $5 != "call=epoll_wait") { bad++; next }
+			r = substr($0, RSTART + 9, RLENGTH - 9)
+			if ((r in tid) && tid[r] != $2) bad++
+			tid[r] = $2; reactors[r] = 1
+		}
+		END { n = 0; for (r in reactors) { n++; if (r >= 2) bad++; threads[tid[r]] = 1 }
+			m = 0; for (t in threads) m++
+			print n, m, bad + 0 }' "$TRACE"
+	assert_output "2 2 0"
+	run grep -x "$(main_tid)" <<<"$(tids_of wait)"
+	assert_failure
+	# A connection's reads and writes are on the thread that accepted it.
+	run awk '$3 == "accept" { owner[$4] = $2 }
+		($3 == "read" || $3 == "write") { n++; if (owner[$4] != $2) bad++ }
+		END { print n + 0, bad + 0 }' "$TRACE"
+	[[ $output =~ ^([0-9]+)\ 0$ ]] && ((BASH_REMATCH[1] >= 6)) ||
+		fail "reads or writes off the accepting reactor's thread (count, off): $output"
+	assert_regex "$DEMO_OUTPUT" $'(^|\n)# server: echo-reactors: connections accepted per reactor \(one SO_REUSEPORT listener each\): [0-9]+ [0-9]+ \(total 3\)'
+}
+
+@test "demo uring: every event is a completion returned by an io_uring_enter, and the echo goes out a turn later" {
+	demo uring
+	(($(events wait | wc -l) >= 3)) || fail "expected waits"
+	run grep -c "call=io_uring_enter completions=[0-9]" "$TRACE"
+	((output == $(events wait | wc -l))) || fail "a wait not by io_uring_enter"
+	(($(events readable | wc -l) + $(events writable | wc -l) + $(events scan | wc -l) == 0)) ||
+		fail "readiness or scan lines in a completion-based server"
+	# Nothing happens before the first io_uring_enter returns, and the waits
+	# returned at least as many completions as there are events.
+	run awk '$3 == "wait" { c += substr($6, 13); waited = 1; next }
+		$3 ~ /^(accept|read|write|eof)$/ { if (!waited) early++; events++ }
+		END { print early + 0, (c >= events) ? "covered" : "short " c " < " events }' "$TRACE"
+	assert_output "0 covered"
+	# A recv completes (read); the send is submitted by the next io_uring_enter,
+	# so its completion (write) comes after another wait.
+	run turn_between_read_and_write
+	[[ $output =~ ^0\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 4)) ||
+		fail "echoes with no wait between read and write (now, later): $output"
+	assert [ "$(tids_of read)" = "$(main_tid)" ]
+}
+
+@test "demo libevent: the library reads, and the echo goes out one turn of the loop later" {
+	demo libevent
+	run grep -c "listen .*backend=epoll" "$TRACE"
+	assert_output 1
+	run grep -c "call=event_base_loop" "$TRACE"
+	((output == $(events wait | wc -l) && output >= 3)) || fail "waits not by event_base_loop"
+	(($(events readable | wc -l) + $(events writable | wc -l) == 0)) ||
+		fail "readable/writable lines: libevent calls back after its own reads"
+	# epoll-lt writes right after its read; libevent's write waits for the
+	# next turn of the loop.
+	run turn_between_read_and_write
+	[[ $output =~ ^0\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 4)) ||
+		fail "echoes with no wait between read and write (now, later): $output"
+	assert [ "$(tids_of read)" = "$(main_tid)" ]
+}
+
+@test "demo: a model that cannot run here is skipped, with the reason" {
+	# A bin directory with the load generator and no echo-uring: as if built
+	# without liburing.
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	ln -s "$BIN/loadgen" "$BATS_TEST_TMPDIR/bin/loadgen"
+	run --separate-stderr env BIN="$BATS_TEST_TMPDIR/bin" timeout 10 "$DEMO" uring
+	assert_success
+	assert_output "# demo: echo-uring cannot run here, skipped: built without liburing (apt-get install liburing-dev, then make)"
+	# Built, but io_uring refused (a container's seccomp profile): the
+	# server's own reason.
+	[[ -x "$SERVERS_DIR/echo-uring" && -x "$TOOLS/no-uring" ]] ||
+		skip "echo-uring or $TOOLS/no-uring not built"
+	run --separate-stderr env BIN="$SERVERS_DIR" timeout 10 "$TOOLS/no-uring" -e EPERM "$DEMO" uring
+	((status != 77)) || skip "no-uring does not know this architecture"
+	assert_success
+	assert_output --regexp "^# demo: echo-uring cannot run here, skipped: io_uring is unavailable here: .*Operation not permitted"
+}
+
 @test "demo: a model it does not know is a usage error" {
 	run timeout 5 "$DEMO" nosuch
 	assert_failure 2
@@ -163,6 +292,23 @@ col() {
 	awk -F'|' -v n="$2" '{ gsub(/ /, "", $(n + 1)); print $(n + 1) }' <<<"$1"
 }
 
+# cell FILE LABEL CALL: the figure in the row of LABEL ("uring --single-shot")
+# under CALL's column, in the first table of FILE.
+cell() {
+	awk -F'|' -v label="$2" -v call="$3" '
+		/^\| model \|/ && !c { for (i = 2; i < NF; i++) { h = $i; gsub(/ /, "", h); if (h == call) c = i } }
+		{ l = $2; gsub(/^ +| +$/, "", l) }
+		c && l == label { v = $c; gsub(/ /, "", v); print v; exit }' "$1"
+}
+
+# at_least VALUE MIN / below VALUE MAX: compare a figure ("·" is 0).
+at_least() {
+	awk -v v="${1/·/0}" -v m="$2" 'BEGIN { exit !(v + 0 >= m) }'
+}
+below() {
+	awk -v v="${1/·/0}" -v m="$2" 'BEGIN { exit !(v + 0 < m) }'
+}
+
 @test "syscalls: a tiny run prints a table with a row of numbers per model" {
 	# Beside a bench run's summary: the table is linked from it, once.
 	mkdir -p "$BATS_TEST_TMPDIR/run"
@@ -170,7 +316,7 @@ col() {
 	out="$BATS_TEST_TMPDIR/run/syscalls.md"
 	run --separate-stderr env SYSCALLS_POINTS=1 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
 		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_OUT="$out" BIN="$SERVERS_DIR" \
-		timeout 50 "$SYSCALLS"
+		timeout 120 "$SYSCALLS"
 	echo "$output"
 	echo "$stderr" >&2
 	assert_success
@@ -178,23 +324,57 @@ col() {
 	assert_equal "$(cat "$out")" "$output"
 	run grep -c '(syscalls.md)' "$BATS_TEST_TMPDIR/run/README.md"
 	assert_output 1
-	header=$(grep -m1 '^| model |' "$out")
-	for model in "${ALL_MODELS[@]}"; do
-		row=$(grep "^| $model |" "$out") || fail "no row for $model"
-		[[ $row =~ ^\|\ $model\ \|\ [0-9]+\ \|(\ ([0-9]+\.[0-9]{2}|·)\ \|){11}$ ]] ||
+	labels=("${ALL_MODELS[@]}" "uring --single-shot")
+	ran=()
+	for label in "${labels[@]}"; do
+		model=${label%% *}
+		if reason=$(model_unavailable "$SERVERS_DIR" "$model"); then
+			grep -qxF "| $label | not run: $reason |" "$out" || fail "$label: no 'not run: $reason' row"
+			continue
+		fi
+		ran+=("$label")
+		row=$(awk -v l="| $label |" 'index($0, l) == 1 { print; exit }' "$out")
+		# messages, then 13 columns: accept ... futex, other, total.
+		[[ $row =~ ^\|\ $label\ \|\ [0-9]+\ \|(\ ([0-9]+\.[0-9]{2}|·)\ \|){13}$ ]] ||
 			fail "not a row of numbers: $row"
-		# The echo itself: about one read and one write per message.
-		read_col=$(awk -F'|' '{ for (i = 2; i < NF; i++) { gsub(/ /, "", $i); if ($i == "read") print i - 1 } }' <<<"$header")
-		awk -v r="$(col "$row" "$read_col")" 'BEGIN { exit !(r >= 0.5 && r <= 2.5) }' ||
-			fail "$model: reads per message out of range: $row"
+		if [[ $model == uring ]]; then
+			# The lesson of uring: no read or write call per message; the
+			# kernel does both inside io_uring_enter. (A few calls in all
+			# remain: the readiness line is a write.)
+			below "$(cell "$out" "$label" read)" 0.2 && below "$(cell "$out" "$label" write)" 0.2 ||
+				fail "$label: reads or writes per message: $row"
+			at_least "$(cell "$out" "$label" io_uring_enter)" 0.5 || fail "$label: no io_uring_enter: $row"
+		else
+			# The echo itself: about one read and one write per message
+			# (prefork's parent reads nothing: its workers are counted).
+			at_least "$(cell "$out" "$label" read)" 0.5 && below "$(cell "$out" "$label" read)" 2.5 ||
+				fail "$label: reads per message out of range: $row"
+			[[ $(cell "$out" "$label" io_uring_enter) == "·" ]] || fail "$label: io_uring_enter calls: $row"
+		fi
 	done
-	# Each model's own waiting call is in its row.
-	for pair in select:select poll:poll epoll-lt:epoll_wait epoll-et:epoll_wait fork:clone thread:clone; do
+	((${#ran[@]} >= 10)) || fail "only ${#ran[@]} models ran"
+	# Each model's own calls are in its row.
+	for pair in select:select poll:poll epoll-lt:epoll_wait epoll-et:epoll_wait fork:clone \
+		thread:clone prefork:clone reactors:epoll_wait libevent:epoll_wait libevent:ioctl; do
 		model=${pair%%:*} call=${pair#*:}
-		n=$(awk -F'|' -v c="$call" '{ for (i = 2; i < NF; i++) { gsub(/ /, "", $i); if ($i == c) print i - 1 } }' <<<"$header")
-		row=$(grep "^| $model |" "$out")
-		[[ $(col "$row" "$n") != "·" ]] || fail "$model: no $call calls: $row"
+		[[ " ${ran[*]} " == *" $model "* ]] || continue
+		[[ $(cell "$out" "$model" "$call") != "·" ]] || fail "$model: no $call calls"
 	done
+	# libevent watches EPOLLOUT for each echo and stops again: two epoll_ctl
+	# per message, where epoll-lt needs one per connection.
+	if [[ " ${ran[*]} " == *" libevent "* ]]; then
+		at_least "$(cell "$out" libevent epoll_ctl)" 1 || fail "libevent: under one epoll_ctl per message"
+		below "$(cell "$out" epoll-lt epoll_ctl)" 0.5 || fail "epoll-lt: an epoll_ctl per message"
+	fi
+	# With perf: the requests each io_uring_enter carried. Multishot submits
+	# a send per message; --single-shot a recv too.
+	if [[ " ${ran[*]} " == *" uring "* && $output == *"Counted with perf"* ]]; then
+		multi=$(grep -A 4 '^| model | messages | io_uring_enter | submitted' "$out" | grep -F '| uring |')
+		single=$(grep -A 4 '^| model | messages | io_uring_enter | submitted' "$out" | grep -F '| uring --single-shot |')
+		multi=$(col "$multi" 4) single=$(col "$single" 4)
+		at_least "$single" "$(awk -v m="$multi" 'BEGIN { print m + 0.5 }')" ||
+			fail "submitted per message: multishot $multi, --single-shot $single"
+	fi
 }
 
 @test "syscalls: a point a model cannot run is named, not measured" {
@@ -205,5 +385,20 @@ col() {
 	assert_success
 	assert_line "| blocking | not run: serves one client at a time |"
 	assert_output --partial "## 2 active connections + 3 idle"
+	assert_output --regexp "\| epoll-lt \| [0-9]+ \|"
+}
+
+@test "syscalls: a model that cannot run here gets a row with the reason, and the run still passes" {
+	[[ -x "$SERVERS_DIR/echo-uring" && -x "$TOOLS/no-uring" ]] ||
+		skip "echo-uring or $TOOLS/no-uring not built"
+	run --separate-stderr env SYSCALLS_POINTS=1 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
+		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_OUT= BIN="$SERVERS_DIR" \
+		timeout 30 "$TOOLS/no-uring" -e EPERM "$SYSCALLS" uring uring:--single-shot epoll-lt
+	echo "$output"
+	echo "$stderr" >&2
+	((status != 77)) || skip "no-uring does not know this architecture"
+	assert_success
+	assert_output --regexp $'(^|\n)\\| uring \\| not run: io_uring is unavailable here: [^|]*Operation not permitted[^|]* \\|'
+	assert_output --regexp $'(^|\n)\\| uring --single-shot \\| not run: io_uring is unavailable here: '
 	assert_output --regexp "\| epoll-lt \| [0-9]+ \|"
 }
