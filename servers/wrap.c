@@ -586,6 +586,22 @@ static void set_nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
 }
 
+void conn_accepted(int fd, const struct sockaddr *peer)
+{
+	set_nodelay(fd);
+	if (trace_enabled) {
+		struct sockaddr_storage asked;
+		socklen_t asked_len = sizeof asked;
+		char peer_text[INET6_ADDRSTRLEN + 16] = "?";
+
+		if (peer == NULL && getpeername(fd, (struct sockaddr *)&asked, &asked_len) == 0)
+			peer = (struct sockaddr *)&asked;
+		if (peer != NULL)
+			format_sockaddr(peer, peer_text, sizeof peer_text);
+		trace("accept", fd, "peer=%s", peer_text);
+	}
+}
+
 int accept_conn(int listenfd)
 {
 	struct sockaddr_storage peer;
@@ -599,13 +615,7 @@ int accept_conn(int listenfd)
 	errno = saved_errno;
 
 	if (fd >= 0)
-		set_nodelay(fd);
-	if (fd >= 0 && trace_enabled) {
-		char peer_text[INET6_ADDRSTRLEN + 16];
-
-		format_sockaddr((struct sockaddr *)&peer, peer_text, sizeof peer_text);
-		trace("accept", fd, "peer=%s", peer_text);
-	}
+		conn_accepted(fd, (struct sockaddr *)&peer);
 	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
 		return fd;
 	/* Out of descriptors. accept(2) says so before it looks for a

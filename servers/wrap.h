@@ -142,6 +142,12 @@ void server_listen_group(const struct server_model *model, const struct server_o
  * connection waiting, it does nothing and fails with EAGAIN. */
 int accept_conn(int listenfd);
 
+/* What every accepted connection gets: TCP_NODELAY, and the "accept" trace
+ * line with the peer's address (asked for with getpeername when peer is
+ * NULL: a server whose accept the kernel ran, as io_uring's). accept_conn
+ * calls it. */
+void conn_accepted(int fd, const struct sockaddr *peer);
+
 /* For the blocking accept loops: waits for the next connection, retrying
  * EINTR and shed connections (out of descriptors, it sleeps in poll until a
  * client comes). Returns its fd, or -1 once a stop is requested or the
