@@ -1,0 +1,28 @@
+npoints = 0
+wl_size = 0
+wl_pipeline = 0
+wl_conns = 0
+wl_rate = 0
+has_cb = 0
+nblocks = 6
+array T[6]
+array LT[6]
+T[1] = "thread (not run)"
+LT[1] = 3
+T[2] = "epoll-lt (not run)"
+LT[2] = 7
+T[3] = "prefork (not run)"
+LT[3] = 9
+T[4] = "reactors (not run)"
+LT[4] = 10
+T[5] = "uring (not run)"
+LT[5] = 11
+T[6] = "libevent (not run)"
+LT[6] = 12
+note = ""
+note_lines = 0
+array N[1]
+xmin = 1
+xmax = 10
+ylo = 1
+yhi = 10
