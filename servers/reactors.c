@@ -1,10 +1,10 @@
 /*
  * reactors.c - one epoll loop per core, each with its own listener.
  *
- * The design of nginx with reuseport (and of netty's or memcached's worker
- * groups, which feed their loops from one acceptor instead): -w threads (one per core by default), each running the
- * level-triggered loop of epoll-lt.c on its own epoll instance, its own
- * connections and its own listening socket. The listeners share one port
+ * The design of nginx with reuseport (netty's and memcached's worker groups
+ * feed their loops from one acceptor instead): -w threads (one per core by
+ * default), each running the level-triggered loop of epoll-lt.c on its own
+ * epoll instance, its own connections and its own listening socket. The listeners share one port
  * with SO_REUSEPORT, and the kernel hands each new connection to one of
  * them by a hash of the client's address and port. A connection stays on
  * the reactor that accepted it for its whole life: no locks, no hand-offs,
