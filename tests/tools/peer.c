@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,25 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* A close the client sees as one, every time: the FIN goes first, then
+ * whatever the client still sends is read and dropped until its own close
+ * (or a second), so close(2) finds nothing unread: unread bytes would turn
+ * it into a reset, and the client could not tell the two apart. */
+static void close_orderly(int fd)
+{
+	char sink[4096];
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	shutdown(fd, SHUT_WR);
+	while (poll(&pfd, 1, 1000) == 1) {
+		ssize_t n = read(fd, sink, sizeof sink);
+
+		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+			break;
+	}
+	close(fd);
+}
+
 static void conn_close(struct peer_conn *c, bool reset)
 {
 	struct peer_conn **link = &conns;
@@ -100,8 +120,10 @@ static void conn_close(struct peer_conn *c, bool reset)
 		struct linger abort_close = { .l_onoff = 1, .l_linger = 0 };
 
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close);
+		close(c->fd);
+	} else {
+		close_orderly(c->fd);
 	}
-	close(c->fd);
 	while (*link != c)
 		link = &(*link)->next;
 	*link = c->next;
