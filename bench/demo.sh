@@ -47,6 +47,8 @@ DEMO_ARGS=${DEMO_ARGS:-}
 DEMO_TRACE=${DEMO_TRACE:-}
 # shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 source "$ROOT/bench/models.sh"
+# shellcheck source=bench/lib.sh disable=SC1091 # now_ms, alive, take_bench_lock
+source "$ROOT/bench/lib.sh"
 
 usage() {
 	local list=${ALL_MODELS[*]}
@@ -80,18 +82,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now_ms() {
-	local us=${EPOCHREALTIME//[!0-9]/}
-	echo $((us / 1000))
-}
 
-# alive PID: true while PID runs and is not a zombie.
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]]
-}
 
 # ---- start the server and wait (5 s at most) for its readiness line ---------
 server_args=(-p 0 -v)

@@ -42,6 +42,8 @@ BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-1800}
 # shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 source bench/models.sh
+# shellcheck source=bench/lib.sh disable=SC1091 # now_ms, alive, take_bench_lock
+source bench/lib.sh
 
 die() {
 	echo "soak.sh: $*" >&2
@@ -65,10 +67,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now_ms() {
-	local us=${EPOCHREALTIME//[!0-9]/}
-	echo $((us / 1000))
-}
 
 running() {
 	[[ -e /proc/$1 && $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) != Z ]]
@@ -208,11 +206,7 @@ soak() {
 }
 
 # One soak at a time beside any benchmark: take the bench lock.
-exec 9>>"$BENCH_LOCK"
-if ! flock -n 9; then
-	echo "soak.sh: waiting for $BENCH_LOCK (another benchmark runs), at most ${LOCK_WAIT}s" >&2
-	flock -w "$LOCK_WAIT" 9 || die "$BENCH_LOCK still held after ${LOCK_WAIT}s"
-fi
+take_bench_lock soak.sh "$BENCH_LOCK" "$LOCK_WAIT"
 
 models=("$@")
 ((${#models[@]} > 0)) || models=("${ALL_MODELS[@]}")

@@ -58,23 +58,15 @@ LOCK_WAIT=${LOCK_WAIT:-900}
 SPREAD_OUT=${SPREAD_OUT:-}
 # shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 source "$ROOT/bench/models.sh"
+# shellcheck source=bench/lib.sh disable=SC1091 # now_ms, alive, take_bench_lock
+source "$ROOT/bench/lib.sh"
 
 die() {
 	echo "spread.sh: $*" >&2
 	exit 1
 }
 
-now_ms() {
-	local us=${EPOCHREALTIME//[!0-9]/}
-	echo $((us / 1000))
-}
 
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]]
-}
 
 [[ $# -eq 0 ]] || {
 	echo "usage: bench/spread.sh   (no arguments; see the environment in its header)" >&2
@@ -95,11 +87,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [[ -n "$BENCH_LOCK" ]]; then
-	exec 9>>"$BENCH_LOCK"
-	if ! flock -n 9; then
-		echo "spread.sh: waiting for $BENCH_LOCK (another benchmark runs), at most ${LOCK_WAIT}s" >&2
-		flock -w "$LOCK_WAIT" 9 || die "$BENCH_LOCK still held after ${LOCK_WAIT}s"
-	fi
+	take_bench_lock spread.sh "$BENCH_LOCK" "$LOCK_WAIT"
 fi
 
 # server_start MODEL WORKERS [ARG...]: starts the server pinned to SERVER_CPU

@@ -57,6 +57,8 @@ BENCH_LOCK=${BENCH_LOCK-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-900}
 # shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 source "$ROOT/bench/models.sh"
+# shellcheck source=bench/lib.sh disable=SC1091 # now_ms, alive, take_bench_lock
+source "$ROOT/bench/lib.sh"
 if [[ -z ${SYSCALLS_OUT+set} ]]; then
 	SYSCALLS_OUT=""
 	if [[ $# -eq 0 && -d "$ROOT/results/latest" && $SYSCALLS_RATE == 2000 &&
@@ -78,17 +80,7 @@ die() {
 	exit 1
 }
 
-now_ms() {
-	local us=${EPOCHREALTIME//[!0-9]/}
-	echo $((us / 1000))
-}
 
-alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]]
-}
 
 models=("$@")
 if ((${#models[@]} == 0)); then
@@ -152,11 +144,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [[ -n "$BENCH_LOCK" ]]; then
-	exec 9>>"$BENCH_LOCK"
-	if ! flock -n 9; then
-		echo "syscalls.sh: waiting for $BENCH_LOCK (another benchmark runs), at most ${LOCK_WAIT}s" >&2
-		flock -w "$LOCK_WAIT" 9 || die "$BENCH_LOCK still held after ${LOCK_WAIT}s"
-	fi
+	take_bench_lock syscalls.sh "$BENCH_LOCK" "$LOCK_WAIT"
 fi
 
 # counts_of FILE: "call count" lines from the counter's output; "total N" too,
