@@ -198,21 +198,6 @@ static void stop_workers(void)
 		continue;
 }
 
-/* How the kernel spread the connections: one count per worker slot. */
-static void report_spread(void)
-{
-	char line[4096];
-	size_t used = 0;
-	long total = 0;
-
-	for (long i = 0; i < worker_count && used < sizeof line - 24; i++) {
-		used += (size_t)snprintf(line + used, sizeof line - used, " %ld", served[i]);
-		total += served[i];
-	}
-	err_msg("connections served per worker (%s):%s (total %ld)",
-	        reuseport ? "one SO_REUSEPORT listener each" : "one shared listener", line, total);
-}
-
 int main(int argc, char **argv)
 {
 	struct server_options opts;
@@ -248,7 +233,9 @@ int main(int argc, char **argv)
 
 	trace("stop", workers[0].listenfd, "reason=signal workers=%ld", worker_count);
 	stop_workers();
-	report_spread();
+	report_spread("served per worker",
+	              reuseport ? "one SO_REUSEPORT listener each" : "one shared listener", served,
+	              worker_count);
 	for (long i = 0; i < worker_count; i++)
 		if (reuseport || i == 0)
 			Close(workers[i].listenfd);

@@ -288,20 +288,15 @@ static void reactors_start(const struct server_options *opts)
 }
 
 /* How the kernel's hash spread the connections. */
-static void report_spread(void)
+static void report_spread_of_reactors(void)
 {
-	char line[4096];
-	size_t used = 0;
-	long total = 0;
+	long *accepted = Calloc((size_t)reactor_count, sizeof *accepted);
 
-	for (long i = 0; i < reactor_count && used < sizeof line - 24; i++) {
-		used +=
-		    (size_t)snprintf(line + used, sizeof line - used, " %ld", reactors[i].accepted);
-		total += reactors[i].accepted;
-	}
-	err_msg("connections accepted per reactor (one SO_REUSEPORT listener each):%s "
-	        "(total %ld)",
-	        line, total);
+	for (long i = 0; i < reactor_count; i++)
+		accepted[i] = reactors[i].accepted;
+	report_spread("accepted per reactor", "one SO_REUSEPORT listener each", accepted,
+	              reactor_count);
+	free(accepted);
 }
 
 int main(int argc, char **argv)
@@ -331,7 +326,7 @@ int main(int argc, char **argv)
 		Close(reactors[i].epfd);
 		Close(reactors[i].listenfd);
 	}
-	report_spread();
+	report_spread_of_reactors();
 	Close(stop_fd);
 	free(reactors);
 	return 0;

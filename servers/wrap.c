@@ -761,6 +761,21 @@ void signals_block_stop(sigset_t *old)
 		err_sys("sigprocmask");
 }
 
+void report_spread(const char *what, const char *how, const long *counts, long n)
+{
+	char line[4096] = "";
+	size_t used = 0;
+	long total = 0;
+
+	for (long i = 0; i < n; i++) {
+		if (used < sizeof line - 24) /* a thousand workers fit; more are summed only */
+			used +=
+			    (size_t)snprintf(line + used, sizeof line - used, " %ld", counts[i]);
+		total += counts[i];
+	}
+	err_msg("connections %s (%s):%s (total %ld)", what, how, line, total);
+}
+
 int thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, size_t stack_bytes, bool detached)
 {
 	pthread_attr_t attr;

@@ -197,6 +197,11 @@ void signals_block_stop(sigset_t *old);
  * them) and a stack of stack_bytes. Returns 0 or an errno value. */
 int thread_start(pthread_t *tid, void *(*fn)(void *), void *arg, size_t stack_bytes, bool detached);
 
+/* How a model with several workers found its connections spread over them,
+ * on stderr at a clean stop: "connections WHAT (HOW): 12 9 (total 21)".
+ * counts[i] is worker i's. */
+void report_spread(const char *what, const char *how, const long *counts, long n);
+
 /* ---- the blocking echo loop (blocking, fork, thread, pool) -------------- */
 
 /* Echoes fd until the client's EOF or an error. Does not close fd. */
