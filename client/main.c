@@ -12,7 +12,8 @@
  *      ones, at a bounded rate; wait until every one has been tried;
  *   3. start the clock: warm-up (-W), measured time (-d), then up to
  *      DRAIN_TIMEOUT_NS for the echoes still in flight;
- *   4. sample the process's CPU time at the two ends of the measured time,
+ *   4. sample the process's CPU time at the two ends of the measured time
+ *      (and with --server-pid the server's process tree: server_sample.c),
  *      show a progress line on a terminal, and stop early on SIGINT/SIGTERM;
  *   5. merge what the workers measured and print it (report.c).
  *
@@ -21,6 +22,7 @@
  */
 #include "options.h"
 #include "report.h"
+#include "server_sample.h"
 #include "worker.h"
 
 #include "wrap.h"
@@ -160,6 +162,7 @@ static void run_init(struct run *run, const struct options *opts)
 	*run = (struct run){ .opts = opts };
 	pthread_mutex_init(&run->lock, NULL);
 	pthread_cond_init(&run->started_cond, NULL);
+	pthread_cond_init(&run->end_marked_cond, NULL);
 	atomic_init(&run->stop, false);
 	run->stop_fd = eventfd(0, EFD_CLOEXEC);
 	run->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -172,6 +175,7 @@ static void run_destroy(struct run *run)
 	close(run->stop_fd);
 	close(run->notify_fd);
 	pthread_cond_destroy(&run->started_cond);
+	pthread_cond_destroy(&run->end_marked_cond);
 	pthread_mutex_destroy(&run->lock);
 }
 
@@ -193,7 +197,8 @@ struct supervisor {
 	int64_t cpu_start_ns, cpu_start_wall_ns;
 	int64_t cpu_end_ns, cpu_end_wall_ns;
 	int64_t next_progress_ns;
-	uint64_t last_echoes; /* for the progress line's rate */
+	uint64_t last_echoes;         /* for the progress line's rate */
+	struct server_sample *server; /* --server-pid, or NULL */
 };
 
 static int64_t cpu_now_ns(void)
@@ -250,6 +255,7 @@ static void supervisor_stop_all(struct supervisor *s)
 	(void)!write(s->run->stop_fd, &one, sizeof one);
 	Pthread_mutex_lock(&s->run->lock);
 	pthread_cond_broadcast(&s->run->started_cond);
+	pthread_cond_broadcast(&s->run->end_marked_cond);
 	Pthread_mutex_unlock(&s->run->lock);
 	signals_restore();
 }
@@ -270,19 +276,41 @@ static void supervisor_start_clock(struct supervisor *s)
 	s->next_progress_ns = run->start_ns + PROGRESS_INTERVAL_NS;
 }
 
-/* Samples the CPU clock when the measured time begins and ends. */
+/* The edges of the measured time: the client's CPU clock and, with
+ * --server-pid, the server's tree. Reading the server's /proc takes
+ * milliseconds of this thread's CPU time, so it comes before the client's
+ * clock at the start and after it at the end: client_cpu leaves it out. */
+static void supervisor_measure_start(struct supervisor *s)
+{
+	if (s->server != NULL)
+		server_sample_start(s->server);
+	s->cpu_start_ns = cpu_now_ns();
+	s->cpu_start_wall_ns = clock_now_ns();
+	s->measuring = true;
+}
+
+/* The workers keep their connections open until this is done. */
+static void supervisor_measure_end(struct supervisor *s, int64_t now_ns)
+{
+	s->cpu_end_ns = cpu_now_ns();
+	s->cpu_end_wall_ns = now_ns;
+	s->measured = true;
+	if (s->server != NULL)
+		server_sample_end(s->server);
+	Pthread_mutex_lock(&s->run->lock);
+	s->run->end_marked = true;
+	pthread_cond_broadcast(&s->run->end_marked_cond);
+	Pthread_mutex_unlock(&s->run->lock);
+}
+
+/* Samples the CPU clocks when the measured time begins and ends. */
 static void supervisor_mark(struct supervisor *s, int64_t now_ns)
 {
-	if (!s->measuring && now_ns >= s->run->measure_start_ns) {
-		s->cpu_start_ns = cpu_now_ns();
-		s->cpu_start_wall_ns = now_ns;
-		s->measuring = true;
-	}
+	if (!s->measuring && now_ns >= s->run->measure_start_ns)
+		supervisor_measure_start(s);
 	if (s->measuring && !s->measured && now_ns >= s->run->measure_end_ns) {
-		s->cpu_end_ns = cpu_now_ns();
-		s->cpu_end_wall_ns = now_ns;
 		s->measured_end_ns = s->run->measure_end_ns;
-		s->measured = true;
+		supervisor_measure_end(s, clock_now_ns());
 	}
 }
 
@@ -291,9 +319,8 @@ static void supervisor_cut_short(struct supervisor *s)
 {
 	s->stopped_ns = clock_now_ns();
 	if (s->measuring && !s->measured) {
-		s->cpu_end_ns = cpu_now_ns();
-		s->cpu_end_wall_ns = s->measured_end_ns = s->stopped_ns;
-		s->measured = true;
+		s->measured_end_ns = s->stopped_ns;
+		supervisor_measure_end(s, s->stopped_ns);
 	}
 	supervisor_stop_all(s);
 }
@@ -380,16 +407,49 @@ static void build_report(const struct supervisor *s, const struct worker_stats *
 	r->complete = s->signo == 0 && stats->down == 0 && stats->errors[ERROR_TIMEOUT] == 0;
 }
 
+/* --server-pid: the process must be there before anything is connected. */
+static struct server_sample *server_open(const struct options *opts)
+{
+	struct server_sample *server;
+	char why[160];
+
+	if (opts->server_pid == 0)
+		return NULL;
+	server = server_sample_open(opts->server_pid, why, sizeof why);
+	if (server == NULL) {
+		err_msg("--server-pid: %s (it must be running when loadgen starts)", why);
+		exit(2);
+	}
+	return server;
+}
+
+/* The server's figures for the report, with a note on stderr for those
+ * that could not be taken (they are null in the report). */
+static void server_figures(const struct supervisor *s, struct server_figures *figures,
+                           struct report *r)
+{
+	char why[240];
+
+	if (s->server == NULL)
+		return;
+	if (!server_sample_figures(s->server, figures, why, sizeof why) && why[0] != '\0' &&
+	    !s->run->opts->quiet)
+		err_msg("note: %s", why);
+	r->server = figures;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
 	struct run run;
 	struct supervisor s = { 0 };
 	struct worker_stats total;
+	struct server_figures server;
 	struct report report;
 	int status;
 
 	options_parse(argc, argv, &opts);
+	s.server = server_open(&opts);
 	check_limits(&opts);
 	print_notes(&opts);
 	s.signal_fd = signals_open();
@@ -409,6 +469,7 @@ int main(int argc, char **argv)
 	if (s.progress)
 		fputs("\r\033[K", stderr);
 	build_report(&s, &total, &report);
+	server_figures(&s, &server, &report);
 	report_print(&report, stdout);
 	if (opts.format != FORMAT_HUMAN && !opts.quiet)
 		report_print_error_details(&report, stderr);
@@ -417,6 +478,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < opts.threads; i++)
 		worker_free(s.workers[i]);
 	free(s.workers);
+	server_sample_close(s.server);
 	stats_destroy(&total);
 	run_destroy(&run);
 	close(s.signal_fd);

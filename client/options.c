@@ -35,6 +35,8 @@
 #define MAX_SIZE_BYTES (1ull << 30)
 #define MAX_TIME_NS    (1000000ull * 1000000000ull) /* 11.6 days */
 #define MAX_RATE_PER_S 1e9
+/* PID_MAX_LIMIT of 64-bit Linux: no pid is larger. */
+#define MAX_PID 4194304
 
 /* Long options without a short form get codes above any character. */
 enum {
@@ -43,6 +45,7 @@ enum {
 	OPT_FORMAT,
 	OPT_SEED,
 	OPT_CONNECT_TIMEOUT,
+	OPT_SERVER_PID,
 };
 
 struct unit {
@@ -91,6 +94,9 @@ static void options_usage(FILE *out)
 	    "      --format F           human, csv or json (default human)\n"
 	    "      --seed N             seed of the message bytes (default %d)\n"
 	    "      --connect-timeout T  give up on a connect after T (default %s)\n"
+	    "      --server-pid PID     measure the server too: the CPU time, memory,\n"
+	    "                           processes, threads and context switches of PID\n"
+	    "                           and its descendants over the measured time\n"
 	    "  -q, --quiet              no progress line and no notes on stderr\n"
 	    "  -h, --help               show this help and exit\n"
 	    "  -V, --version            show the version and exit\n\n"
@@ -221,6 +227,15 @@ static uint64_t parse_seed(const char *option, const char *text)
 	return value;
 }
 
+static pid_t parse_pid(const char *option, const char *text)
+{
+	long pid;
+
+	if (!parse_long(text, 1, MAX_PID, &pid))
+		usage_error("%s: '%s' is not a process id (1 to %d)", option, text, MAX_PID);
+	return (pid_t)pid;
+}
+
 static enum output_format parse_format(const char *option, const char *text)
 {
 	if (strcmp(text, "human") == 0)
@@ -304,6 +319,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+		{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -360,6 +376,9 @@ void options_parse(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_CONNECT_TIMEOUT:
 			opts->connect_timeout_ns = parse_time("--connect-timeout", optarg, false);
+			break;
+		case OPT_SERVER_PID:
+			opts->server_pid = parse_pid("--server-pid", optarg);
 			break;
 		case 'q':
 			opts->quiet = true;

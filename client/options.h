@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 enum output_format {
 	FORMAT_HUMAN,
@@ -32,6 +33,7 @@ struct options {
 	uint64_t seed;
 	enum output_format format;
 	bool quiet;           /* no progress line, no notes on stderr */
+	pid_t server_pid;     /* --server-pid: the server to sample; 0 = none */
 	bool threads_clamped; /* -t was lowered to -c */
 };
 

@@ -5,7 +5,8 @@
  * histogram keeps nanoseconds), rates per second of measured time, sizes in
  * bytes, client_cpu as a fraction of one core (2.0 = two cores busy).
  * A figure that does not exist - the latency of zero messages, a rate over
- * zero seconds - is null in JSON and an empty cell in CSV, never a zero.
+ * zero seconds, a server figure without --server-pid or one that could not
+ * be taken - is null in JSON and an empty cell in CSV, never a zero.
  */
 #include "report.h"
 
@@ -15,7 +16,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#define MAX_FIELDS 64 /* report_fields adds 40 */
+#define MAX_FIELDS 64 /* report_fields adds 47 */
 
 static const char *const error_names[ERROR_KINDS] = { "connect", "mismatch", "reset", "timeout" };
 
@@ -62,6 +63,12 @@ static void field_count(struct field_list *list, const char *name, uint64_t coun
 	field_add(list, name, FIELD_COUNT)->count = count;
 }
 
+/* A count, or null when it does not exist. */
+static void field_count_if(struct field_list *list, const char *name, bool exists, uint64_t count)
+{
+	field_add(list, name, exists ? FIELD_COUNT : FIELD_NULL)->count = count;
+}
+
 /* A real number, or null when it does not exist. */
 static void field_real(struct field_list *list, const char *name, bool exists, double real,
                        int decimals)
@@ -104,6 +111,26 @@ static void field_latency(struct field_list *list, const char *group, const stru
 	list->group = NULL;
 }
 
+/* The server's figures (--server-pid), always present: null without the
+ * option, and each one null when it could not be taken. */
+static void field_server(struct field_list *list, const struct report *r)
+{
+	static const struct server_figures none = { 0 };
+	const struct server_figures *f = r->server != NULL ? r->server : &none;
+	double messages = (double)r->stats->messages;
+	bool per_msg = messages > 0;
+
+	field_real(list, "server_cpu_s", f->cpu_valid, (double)f->cpu_ns / 1e9, 6);
+	field_real(list, "server_us_per_msg", f->cpu_valid && per_msg,
+	           (double)f->cpu_ns / 1e3 / messages, 3);
+	field_count_if(list, "server_rss_kib", f->counts_valid, f->rss_kib);
+	field_count_if(list, "server_pss_kib", f->pss_valid, f->pss_kib);
+	field_count_if(list, "server_procs", f->counts_valid, f->procs);
+	field_count_if(list, "server_threads", f->counts_valid, f->threads);
+	field_real(list, "server_ctx_switches_per_msg", f->switches_valid && per_msg,
+	           (double)f->ctx_switches / messages, 3);
+}
+
 static void report_fields(const struct report *r, struct field_list *list)
 {
 	const struct options *opts = r->opts;
@@ -141,6 +168,7 @@ static void report_fields(const struct report *r, struct field_list *list)
 	field_count(list, "down", stats->down);
 	field_real(list, "client_cpu_us_per_msg", stats->messages > 0,
 	           r->cpu_s * 1e6 / (double)stats->messages, 3);
+	field_server(list, r);
 }
 
 static void field_print_value(const struct field *f, FILE *out, bool json)
@@ -314,6 +342,42 @@ static void human_outcome(const struct report *r, FILE *out)
 	fputc('\n', out);
 }
 
+/* "server       212.4 us cpu per message (0.43 s), 1.02 context switches
+ * per message" and "4 processes, 4 threads, rss 5.1 MiB, pss 1.3 MiB";
+ * what could not be taken reads "?". */
+static void human_server(const struct report *r, FILE *out)
+{
+	const struct server_figures *f = r->server;
+	double messages = (double)r->stats->messages;
+
+	if (!f->cpu_valid && !f->counts_valid) {
+		fprintf(out, "  %-12s not measured\n", "server");
+		return;
+	}
+	fprintf(out, "  %-12s ", "server");
+	if (f->cpu_valid && messages > 0)
+		fprintf(out, "%.1f us cpu per message (%.2f s)", (double)f->cpu_ns / 1e3 / messages,
+		        (double)f->cpu_ns / 1e9);
+	else if (f->cpu_valid)
+		fprintf(out, "%.2f s cpu", (double)f->cpu_ns / 1e9);
+	else
+		fputs("? cpu", out);
+	if (f->switches_valid && messages > 0)
+		fprintf(out, ", %.2f context switches per message",
+		        (double)f->ctx_switches / messages);
+	fprintf(out, "\n  %-12s ", "");
+	if (f->counts_valid)
+		fprintf(out, "%" PRIu64 " process%s, %" PRIu64 " thread%s, rss %.1f MiB", f->procs,
+		        f->procs == 1 ? "" : "es", f->threads, f->threads == 1 ? "" : "s",
+		        (double)f->rss_kib / 1024);
+	else
+		fputs("? processes, ? threads, rss ?", out);
+	if (f->pss_valid)
+		fprintf(out, ", pss %.1f MiB\n", (double)f->pss_kib / 1024);
+	else
+		fputs(", pss ?\n", out);
+}
+
 static void report_print_human(const struct report *r, FILE *out)
 {
 	const struct worker_stats *stats = r->stats;
@@ -340,6 +404,8 @@ static void report_print_human(const struct report *r, FILE *out)
 	if (stats->messages > 0)
 		fprintf(out, ", %.2f us per message", r->cpu_s * 1e6 / (double)stats->messages);
 	fputc('\n', out);
+	if (r->server != NULL)
+		human_server(r, out);
 	human_outcome(r, out);
 }
 

@@ -7,6 +7,7 @@
 #define REPORT_H
 
 #include "options.h"
+#include "server_sample.h"
 #include "worker.h"
 
 #include <stdbool.h>
@@ -19,6 +20,9 @@ struct report {
 	double duration_s;                /* measured time actually run */
 	double cpu_s;                     /* client CPU time (user + system) in it */
 	double cpu_window_s;              /* the wall-clock time cpu_s was taken over */
+	/* --server-pid: the server's figures over the measured time; NULL
+	 * without the option. A figure not taken is marked invalid in it. */
+	const struct server_figures *server;
 	bool complete;
 	int signo; /* the signal that cut the run short, or 0 */
 };

@@ -725,6 +725,20 @@ static bool worker_drained(const struct worker *w)
 	return true;
 }
 
+/* After the drain, the connections stay open until main has sampled the
+ * end of the measured time (its CPU clock, and with --server-pid the
+ * server's threads and memory), however late main wakes: a server is
+ * measured as it was under load, not after its clients left. */
+static void worker_wait_end_marked(struct worker *w)
+{
+	struct run *run = w->run;
+
+	Pthread_mutex_lock(&run->lock);
+	while (!run->end_marked && !worker_stopped(w))
+		pthread_cond_wait(&run->end_marked_cond, &run->lock);
+	Pthread_mutex_unlock(&run->lock);
+}
+
 /* Counts what never came back (unless interrupted: then nobody waited for
  * it) and the connections that are down, and closes everything. */
 static void worker_finish(struct worker *w, bool interrupted)
@@ -761,6 +775,7 @@ static void *worker_main(void *arg)
 		worker_stop_sending(w);
 		while (!worker_stopped(w) && !worker_drained(w) && clock_now_ns() < w->drain_end_ns)
 			worker_poll(w, w->drain_end_ns);
+		worker_wait_end_marked(w);
 	}
 	worker_finish(w, worker_stopped(w));
 	worker_publish(w);

@@ -25,9 +25,11 @@ struct run {
 	const struct options *opts;
 	pthread_mutex_t lock;
 	pthread_cond_t started_cond;
+	pthread_cond_t end_marked_cond;
 	long ready_workers; /* finished opening their connections */
 	long done_workers;  /* finished the run */
 	bool started;
+	bool end_marked;          /* main has sampled the end of the measured time */
 	int64_t start_ns;         /* CLOCK_MONOTONIC: warm-up begins, traffic starts */
 	int64_t measure_start_ns; /* warm-up ends */
 	int64_t measure_end_ns;   /* sending stops */

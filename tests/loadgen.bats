@@ -28,7 +28,8 @@ teardown() {
 	run "$LOADGEN" --help
 	assert_success
 	for opt in --host --port --connections --duration --warmup --size --pipeline --rate \
-		--threads --churn --idle --format --seed --connect-timeout --quiet --help --version; do
+		--threads --churn --idle --format --seed --connect-timeout --server-pid --quiet --help \
+		--version; do
 		assert_output --partial -- "$opt"
 	done
 	assert_output --partial "default 16"
@@ -54,6 +55,8 @@ teardown() {
 		"-p/--port|-p 0" "-p/--port|-p 70000"
 		"--bogus|--bogus" "-Z|-Z" "-c|-c" "stray|stray"
 		"-P/--pipeline|-P 2 --churn" "-P/--pipeline|-P 2 -r 100"
+		"--server-pid|--server-pid 0" "--server-pid|--server-pid -7"
+		"--server-pid|--server-pid abc" "--server-pid|--server-pid 12x"
 	)
 	for case in "${cases[@]}"; do
 		local name=${case%%|*} args=${case#*|}
@@ -286,17 +289,13 @@ teardown() {
 }
 
 @test "SIGINT prints the partial summary and exits 130" {
-	local out="$BATS_TEST_TMPDIR/int.out" pid
 	start_peer echo
-	"$LOADGEN" -p "$PEER_PORT" -c 2 -d 30s -W 200ms --format json >"$out" 2>/dev/null 3>&- &
-	pid=$!
-	track_pid "$pid"
+	spawn_loadgen -p "$PEER_PORT" -c 2 -d 30s -W 200ms --format json
 	# Into the measured time: 200 ms of warm-up, then some messages.
 	sleep 1
-	kill -INT "$pid"
-	wait_for_exit "$pid" 5
-	[[ "$WAITED_STATUS" == 130 ]]
-	LG_OUT=$(<"$out")
+	kill -INT "$LG_PID"
+	wait_loadgen 5
+	expect_status 130
 	json_true '.complete == false and .messages > 0 and .duration_s < 5'
 }
 
@@ -388,3 +387,148 @@ check_server() {
 @test "echo-uring: a short run with no errors" { check_server uring 8; }
 @test "echo-uring --single-shot: a short run with no errors" { check_server uring 8 --single-shot; }
 @test "echo-libevent: a short run with no errors" { check_server libevent 8; }
+
+# ---- the server's own cost (--server-pid) --------------------------------------------
+
+@test "without --server-pid the server keys are there, null in JSON and empty in CSV" {
+	local key header row
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms --format json
+	expect_status 0
+	for key in "${SERVER_KEYS[@]}"; do
+		json_true "has(\"$key\") and .$key == null"
+	done
+	[[ "$LG_OUT" != *'"server":'* ]]
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms --format csv
+	expect_status 0
+	header=$(sed -n 1p <<<"$LG_OUT")
+	row=$(sed -n 2p <<<"$LG_OUT")
+	# The seven are the last columns, in this order, and their cells empty.
+	[[ "$header" == *",$(IFS=,; echo "${SERVER_KEYS[*]}")" ]]
+	[[ "$row" == *",,,,,,," ]]
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms
+	expect_status 0
+	[[ "$LG_OUT" != *"  server "* ]]
+}
+
+@test "--server-pid of a process that does not exist exits 2, before connecting" {
+	local pid_max tid
+	start_peer echo
+	# Pids are below pid_max: that one never exists.
+	pid_max=$(</proc/sys/kernel/pid_max)
+	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms --server-pid "$pid_max"
+	expect_status 2
+	[[ -z "$LG_OUT" && "$LG_ERR" == *"--server-pid: no process $pid_max"* ]]
+	stop_peer
+	[[ "$PEER_ACCEPTED" == 0 ]]
+	# A thread is not a process: /proc/TID exists too, but the tree is
+	# found by process ids. The pool's worker threads are there at start.
+	start_server pool
+	for tid in "/proc/$SERVER_PID/task/"*; do
+		tid=${tid##*/}
+		[[ "$tid" != "$SERVER_PID" ]] && break
+	done
+	[[ "$tid" != "$SERVER_PID" ]]
+	run_loadgen -p "$SERVER_PORT" -c 1 -d 300ms --server-pid "$tid"
+	expect_status 2
+	[[ "$LG_ERR" == *"--server-pid: $tid is a thread of process $SERVER_PID"* ]]
+}
+
+@test "--server-pid: server_us_per_msg is the CPU time the server burns per message" {
+	local burn_us=200 conns=2 bounds low
+	start_cpu_echo --burn-us "$burn_us" --message-bytes 64
+	run_loadgen -p "$CPU_ECHO_PORT" -c "$conns" -s 64 -d 1s -W 200ms --server-pid "$CPU_ECHO_PID" \
+		--format json
+	expect_status 0
+	json_true '.messages > 0 and .server_cpu_s > 0 and .server_procs == 1'
+	# One thread per connection and the main thread.
+	json_true ".server_threads == $((conns + 1))"
+	# Over the burn: each message's read and write system calls (the write
+	# runs the client's TCP receive too, on loopback) and a blocked read's
+	# wake-up: 13 to 19 us measured on the development VM; 100 us leaves
+	# room for a slower runner, and a thread counted twice (400 us) would
+	# exceed it. Below the burn: only the terms of burn_bounds.
+	bounds=$(burn_bounds "$burn_us" "$conns" "$(json .messages)" 100)
+	# Enough messages for the bound to mean something (about 600).
+	low=${bounds%% *}
+	within "$((burn_us / 2))" "$burn_us" "$low"
+	# shellcheck disable=SC2086 # "LOW HIGH"
+	within $bounds "$(json .server_us_per_msg)" || { show_run; return 1; }
+}
+
+@test "--server-pid counts forked children that exited and were reaped in the window" {
+	local burn_us=2000 conns=2 ticks_before ticks_after parent_us_per_msg bounds low
+	start_cpu_echo --burn-us "$burn_us" --fork
+	ticks_before=$(own_cpu_ticks "$CPU_ECHO_PID")
+	run_loadgen -p "$CPU_ECHO_PORT" -c "$conns" --churn -d 1s -W 200ms \
+		--server-pid "$CPU_ECHO_PID" --format json
+	expect_status 0
+	ticks_after=$(own_cpu_ticks "$CPU_ECHO_PID")
+	json_true '.mode == "churn" and .messages > 0 and .server_cpu_s > 0'
+	# Each message is a connection, so a child that burnt once and exited:
+	# nearly all of the window's CPU time is in children already reaped.
+	# Over the burn: accept and fork in the parent (copying page tables),
+	# the child's first-touch page faults, read, write, close and exit, the
+	# parent's reaping: 320 to 480 us measured on the development VM (2
+	# shared vCPUs); 1500 us leaves room for a slower runner, and a child
+	# counted twice (its clock and its parent's cutime: about 4800 us per
+	# message) would still exceed it.
+	bounds=$(burn_bounds "$burn_us" "$conns" "$(json .messages)" 1500)
+	# Enough messages for the bound to mean something (about 70).
+	low=${bounds%% *}
+	within "$((burn_us / 2))" "$burn_us" "$low"
+	# shellcheck disable=SC2086 # "LOW HIGH"
+	within $bounds "$(json .server_us_per_msg)" || { show_run; return 1; }
+	# The assertion can fail: the parent's own CPU time (warm-up and
+	# drain included, so more than its share) is far below the low bound,
+	# so a figure that left out reaped children would be too.
+	parent_us_per_msg=$(awk -v t="$((ticks_after - ticks_before))" -v hz="$(getconf CLK_TCK)" \
+		-v n="$(json .messages)" 'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+	within 0 "$(awk -v l="$low" 'BEGIN { print l / 2 }')" "$parent_us_per_msg"
+}
+
+@test "--server-pid counts the processes and threads: prefork -w 3 is 4 processes" {
+	start_server prefork -w 3
+	run_loadgen -p "$SERVER_PORT" -c 3 -d 500ms -W 100ms --server-pid "$SERVER_PID" --format json
+	expect_status 0
+	json_true '.server_procs == 4 and .server_threads == 4'
+	# Summed RSS counts the pages the workers share with the parent once
+	# per process; PSS splits them, so it is smaller.
+	json_true '.server_rss_kib > 0 and .server_pss_kib > 0 and .server_pss_kib < .server_rss_kib'
+	json_true '.server_us_per_msg > 0 and .server_ctx_switches_per_msg > 0'
+}
+
+@test "--server-pid counts the processes and threads: echo-thread has one thread per client" {
+	start_server thread
+	run_loadgen -p "$SERVER_PORT" -c 5 -d 500ms -W 100ms --server-pid "$SERVER_PID" --format json
+	expect_status 0
+	# Measured while the clients are still connected: 5 and the acceptor.
+	json_true '.server_procs == 1 and .server_threads == 6'
+	# A blocking read per message: about one voluntary switch each.
+	json_true '.server_ctx_switches_per_msg > 0.5'
+}
+
+@test "--server-pid: the human summary has a server line" {
+	start_server epoll-lt
+	run_loadgen -p "$SERVER_PORT" -c 2 -d 300ms -W 100ms --server-pid "$SERVER_PID"
+	expect_status 0
+	[[ "$LG_OUT" == *"  server "*"us cpu per message"*"1 process, 1 thread, rss"*"pss"* ]] ||
+		{ show_run; return 1; }
+}
+
+@test "--server-pid: a server that dies during the run leaves its figures null, with a note" {
+	local key
+	start_server thread
+	spawn_loadgen -p "$SERVER_PORT" -c 2 -d 2s -W 200ms --server-pid "$SERVER_PID" --format json
+	sleep 0.8 # into the measured time
+	kill -KILL "$SERVER_PID"
+	wait_loadgen 10
+	# The existing rules: the lost connections make it exit 1.
+	expect_status 1
+	json_true '.complete == false and .messages > 0'
+	for key in "${SERVER_KEYS[@]}"; do
+		json_true ".$key == null"
+	done
+	[[ "$LG_ERR" == *"note: server process $SERVER_PID exited during the measured time"* ]] ||
+		{ show_run; return 1; }
+}

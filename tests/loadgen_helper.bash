@@ -64,6 +64,24 @@ run_loadgen() {
 	LG_SECONDS=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
 }
 
+# spawn_loadgen [loadgen options...]
+# Starts $LOADGEN in the background, its output to files. Sets LG_PID.
+spawn_loadgen() {
+	"$LOADGEN" "$@" >"$BATS_TEST_TMPDIR/lg.out" 2>"$BATS_TEST_TMPDIR/lg.err" 3>&- &
+	LG_PID=$!
+	track_pid "$LG_PID"
+}
+
+# wait_loadgen SECONDS: waits for the loadgen of spawn_loadgen (killed past
+# the deadline) and sets LG_STATUS, LG_OUT and LG_ERR as run_loadgen does.
+wait_loadgen() {
+	wait_for_exit "$LG_PID" "$1"
+	LG_STATUS=$WAITED_STATUS
+	LG_OUT=$(<"$BATS_TEST_TMPDIR/lg.out")
+	LG_ERR=$(<"$BATS_TEST_TMPDIR/lg.err")
+	LG_SECONDS="(in the background)"
+}
+
 # show_run: what a failing test prints about the last run.
 show_run() {
 	echo "loadgen status $LG_STATUS after $LG_SECONDS s"
@@ -101,4 +119,66 @@ within() {
 		echo "$3 is not within [$1, $2]" >&2
 		return 1
 	}
+}
+
+# ---- --server-pid ------------------------------------------------------------
+
+CPU_ECHO="$TOOLS/cpu-echo"
+# The server's figures in JSON and CSV, in their order.
+# shellcheck disable=SC2034 # for the tests
+SERVER_KEYS=(server_cpu_s server_us_per_msg server_rss_kib server_pss_kib server_procs
+	server_threads server_ctx_switches_per_msg)
+
+# start_cpu_echo [cpu-echo options...]
+# Starts tests/tools/cpu-echo on -p 0 and waits (5 s at most) for its
+# readiness line. Sets CPU_ECHO_PID and CPU_ECHO_PORT; teardown stops it
+# (stop_tracked_processes).
+start_cpu_echo() {
+	local out="$BATS_TEST_TMPDIR/cpu-echo.out" err="$BATS_TEST_TMPDIR/cpu-echo.err" line deadline_ms
+	"$CPU_ECHO" -p 0 "$@" >"$out" 2>"$err" 3>&- &
+	CPU_ECHO_PID=$!
+	track_pid "$CPU_ECHO_PID"
+	deadline_ms=$(($(now_ms) + 5000))
+	until IFS= read -r line <"$out"; do
+		if ! process_running "$CPU_ECHO_PID" || (($(now_ms) >= deadline_ms)); then
+			echo "cpu-echo gave no readiness line in 5 s; stderr:" >&2
+			cat "$err" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+	CPU_ECHO_PORT=${line##*:}
+	CPU_ECHO_PORT=${CPU_ECHO_PORT%% *}
+}
+
+# own_cpu_ticks PID: user + system clock ticks of PID itself, its reaped
+# children left out (fields 14 and 15 of /proc/PID/stat).
+own_cpu_ticks() {
+	local stat fields
+	stat=$(<"/proc/$1/stat")
+	read -r -a fields <<<"${stat##*) }"
+	echo $((fields[11] + fields[12]))
+}
+
+# burn_bounds BURN_US CONNECTIONS MESSAGES OVERHEAD_US: prints "LOW HIGH",
+# the range of server_us_per_msg for a server that burns BURN_US of CPU
+# time per message and spends at most OVERHEAD_US more on each. Besides the
+# overhead, three things move the figure, each bounded and divided by the
+# messages counted:
+# - the window's edges: a message being burnt at an edge is counted on one
+#   side only; at most one per connection at each edge: 2 x C x BURN_US;
+# - the clock tick: cutime and cstime (reaped children) are read in ticks,
+#   each rounded down at each edge: under 2 ticks over the window;
+# - the start edge is read after the edge, once main has woken and listed
+#   /proc: the server's CPU time meanwhile (C cores at most, for 20 ms at
+#   most) is left out while its messages count. The end edge needs no such
+#   term: after it the client sends nothing new, so at most the C messages
+#   in flight are burnt, the first term.
+burn_bounds() {
+	local tick_us
+	tick_us=$((1000000 / $(getconf CLK_TCK)))
+	awk -v b="$1" -v c="$2" -v n="$3" -v o="$4" -v t="$tick_us" 'BEGIN {
+		e = (2 * c * b + 2 * t + c * 20000) / n
+		printf "%.1f %.1f\n", b - e, b + o + e
+	}'
 }
