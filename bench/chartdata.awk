@@ -10,13 +10,17 @@
 # model keeps its style whichever models a run has.
 #
 # dat gets one block per model, in the order of `models` (gnuplot's `index`),
-# each row "x median min max client_bound"; a point that did not run or
+# each row "x median lo hi client_bound resolved": lo and hi the 95%
+# confidence interval of the median (agg.csv's _ci_lo, _ci_hi; the median
+# itself, no bar, with one repeat), resolved 0 for a point agg.csv marks
+# unresolved (drawn hollow) and 1 otherwise; a point that did not run or
 # failed is a blank line, which gnuplot draws as a gap in the line, never as
 # a zero. A model with no point at all gets one NaN row so the block still
 # counts. inc gets gnuplot settings: nblocks, the key titles T[i] (a model
 # that never ran is marked so) and line types LT[i], the x tics, a note
-# naming every gap and its reason, has_cb (some point was client-bound) and
-# npoints (nothing to draw if 0).
+# naming every gap and its reason, has_cb (some point was client-bound),
+# has_unresolved (some point is drawn hollow) and npoints (nothing to draw
+# if 0).
 #
 # xmode: count (connections), bytes (message size), idle (x is the idle
 # count, plotted at idle + active connections so that 0 idle fits a log
@@ -63,20 +67,31 @@ $col["workload"] != workload { next }
 	bound[key] = $col["client_bound"]
 	rate[key] = $col["rate"]
 	msgs[key] = $col["msgs_per_s_med"]
+	# Older agg.csv files have no "resolved" column: every point solid.
+	res[key] = (("resolved" in col) && $col["resolved"] == "0") ? 0 : 1
 	if (xmode == "spectrum") {
 		for (p = 1; p <= npct; p++) {
 			base = "lat_" pct[p] "_us"
 			sv[key, p] = $col[base "_med"]
-			sl[key, p] = $col[base "_min"]
-			sh[key, p] = $col[base "_max"]
+			sl[key, p] = ci_end($col[base "_med"], base "_ci_lo")
+			sh[key, p] = ci_end($col[base "_med"], base "_ci_hi")
 			if (sv[key, p] != "" && status[key] == "ok")
 				pct_seen[p] = 1
 		}
 	} else {
 		v[key] = $col[metric "_med"]
-		lo[key] = $col[metric "_min"]
-		hi[key] = $col[metric "_max"]
+		lo[key] = ci_end(v[key], metric "_ci_lo")
+		hi[key] = ci_end(v[key], metric "_ci_hi")
 	}
+}
+
+# ci_end(median, column): one end of the error bar, the 95% interval of the
+# median; the median itself (no bar) where there is none (one repeat, or an
+# agg.csv from before the intervals).
+function ci_end(med, c) {
+	if (!(c in col) || $col[c] == "")
+		return med
+	return $col[c]
 }
 
 function sort_xs(    i, j, t) {
@@ -125,6 +140,7 @@ END {
 	sort_xs()
 	npoints = 0
 	has_cb = 0
+	has_unres = 0
 	note = ""
 	for (i = 1; i <= nmodels; i++) {
 		m = model[i]
@@ -133,7 +149,7 @@ END {
 		gap = 0
 		if (xmode == "spectrum") {
 			key = m SUBSEP xs[1]
-			if (nx >= 1 && status[key] == "ok") {
+			if (nx >= 1 && (key in status) && status[key] == "ok") {
 				last_pos = 0
 				for (p = 1; p <= npct; p++) {
 					if (!(p in pct_seen))
@@ -142,8 +158,10 @@ END {
 					last_pos = pos
 					if (sv[key, p] == "")
 						continue
-					printf "%s %s %s %s %d\n", pos, scaled(sv[key, p]), scaled(sl[key, p]),
-					    scaled(sh[key, p]), bound[key] > dat
+					printf "%s %s %s %s %d %d\n", pos, scaled(sv[key, p]), scaled(sl[key, p]),
+					    scaled(sh[key, p]), bound[key], res[key] > dat
+					if (!res[key])
+						has_unres = 1
 					extent(sl[key, p], sh[key, p])
 					rows++
 				}
@@ -151,9 +169,11 @@ END {
 		} else {
 			for (j = 1; j <= nx; j++) {
 				key = m SUBSEP xs[j]
-				if (status[key] == "ok" && v[key] != "") {
-					printf "%s %s %s %s %d\n", xpos(m, xs[j]), scaled(v[key]), scaled(lo[key]),
-					    scaled(hi[key]), bound[key] > dat
+				if ((key in status) && status[key] == "ok" && v[key] != "") {
+					printf "%s %s %s %s %d %d\n", xpos(m, xs[j]), scaled(v[key]), scaled(lo[key]),
+					    scaled(hi[key]), bound[key], res[key] > dat
+					if (!res[key])
+						has_unres = 1
 					extent(lo[key], hi[key])
 					rows++
 					gap = 0
@@ -166,7 +186,7 @@ END {
 			}
 		}
 		if (rows == 0)
-			printf "NaN NaN NaN NaN 0\n" > dat
+			printf "NaN NaN NaN NaN 0 1\n" > dat
 		printf "\n\n" > dat
 		npoints += rows
 		title[i] = m
@@ -208,6 +228,7 @@ END {
 	printf "wl_size = %d\nwl_pipeline = %d\nwl_conns = %d\nwl_rate = %s\n", wl_size, wl_pipeline,
 	    wl_conns, wl_rate + 0 > inc
 	printf "has_cb = %d\n", has_cb > inc
+	printf "has_unresolved = %d\n", has_unres > inc
 	printf "nblocks = %d\n", nmodels > inc
 	printf "array T[%d]\n", (nmodels > 0 ? nmodels : 1) > inc
 	printf "array LT[%d]\n", (nmodels > 0 ? nmodels : 1) > inc

@@ -143,12 +143,25 @@ if (exists("unpinned") && unpinned) {
 	set title ttl
 }
 
-# The median with min-max bars per model; then the client-bound rings. Each
-# model is nudged sideways a little (1.5% per model on the log axis, by its
-# place in the teaching order), so that bars at the same x do not hide each
-# other.
+# The median with its 95% confidence interval as the bar, per model; then
+# the unresolved points (interval wider than +-5%) hollow: a white copy of
+# the marker hides the line and the bar behind it, and the model's empty
+# marker of the same shape goes on top (style.gp: SOLID, HOLLOW); then the
+# client-bound rings. Each model is nudged sideways a little (1.5% per model
+# on the log axis, by its place in the teaching order), so that bars at the
+# same x do not hide each other. On a log axis a bar reaching 0 is drawn to
+# the bottom of the chart.
 dodge(t) = 1.015 ** (t - 6.5)
-plot for [i=1:nblocks] dat index (i - 1) using ($1 * dodge(LT[i])):2:3:4 with yerrorlines lt LT[i] title T[i], \
+bar_lo(v) = (v > 0 ? v : 1e-30)
+solid_pt(t) = (t <= |SOLID| ? SOLID[t] : 7)
+hollow_pt(t) = (t <= |HOLLOW| ? HOLLOW[t] : 6)
+plot for [i=1:nblocks] dat index (i - 1) using ($1 * dodge(LT[i])):2:(bar_lo($3)):4 with yerrorlines lt LT[i] title T[i], \
+     for [i=1:(has_unresolved ? nblocks : 0)] dat index (i - 1) using ($1 * dodge(LT[i])):($6 == 0 ? $2 : NaN) \
+         with points lt LT[i] pt solid_pt(LT[i]) lc rgb "white" notitle, \
+     for [i=1:(has_unresolved ? nblocks : 0)] dat index (i - 1) using ($1 * dodge(LT[i])):($6 == 0 ? $2 : NaN) \
+         with points lt LT[i] pt hollow_pt(LT[i]) notitle, \
+     for [i=1:(has_unresolved ? 1 : 0)] keyentry with points pt 6 ps 1.3 lw 2 lc rgb "#444444" \
+         title "hollow: 95% CI wider than ±5%", \
      for [i=1:(has_cb ? nblocks : 0)] dat index (i - 1) using ($1 * dodge(LT[i])):($5 > 0 ? $2 : NaN) \
          with points pt 6 ps 2.6 lw 1.5 lc rgb cb_color notitle, \
      for [i=1:(has_cb ? 1 : 0)] keyentry with points pt 6 ps 2 lw 1.5 lc rgb cb_color title "client-bound"

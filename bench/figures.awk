@@ -1,7 +1,7 @@
 # bench/figures.awk - the README's figures from one or more runs' agg.csv:
 # messages per second and server CPU per message of a few models at a few
 # closed-loop connection counts, each as the median of the repeats with
-# their min–max, one column pair per run, as a Markdown table.
+# the 95% confidence interval of the median (bench/stats.awk), one column pair per run, as a Markdown table.
 #
 #   awk -f bench/figures.awk [-v models="epoll-lt reactors uring libevent"] \
 #       [-v points="64 256 1024"] \
@@ -55,8 +55,8 @@ $col["workload"] == "closed" && ($col["model"] in want_m) && (($col["x"] + 0) in
 	for (c = 1; c <= 2; c++) {
 		name = (c == 1) ? "msgs_per_s" : "server_us_per_msg"
 		med[k, c] = $col[name "_med"]
-		lo[k, c] = $col[name "_min"]
-		hi[k, c] = $col[name "_max"]
+		lo[k, c] = $col[name "_ci_lo"]
+		hi[k, c] = $col[name "_ci_hi"]
 	}
 	if (size == "")
 		size = $col["size"]
@@ -110,7 +110,7 @@ END {
 	if (check)
 		exit found ? 0 : 1
 	printf "Closed loop, %d-byte messages, %d in flight per connection: the median of the " \
-	    "repeats, (min–max) over them. `*` client-bound (a floor for the server), `—` not run, " \
+	    "repeats, (its 95%% confidence interval). `*` client-bound (a floor for the server), `—` not run, " \
 	    "`✗` failed (reasons below), `·` not in the run.\n\n", (size == "" ? 64 : size),
 	    (pipeline == "" ? 1 : pipeline)
 	line = "| model | connections |"

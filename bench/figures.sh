@@ -2,8 +2,8 @@
 # bench/figures.sh - the figures the project README quotes, from bench runs:
 # messages per second and server CPU per message of uring, reactors,
 # epoll-lt and libevent in the closed loop at 64, 256 and 1024 connections
-# (64-byte messages), the median of the repeats with their min–max, one
-# column pair per run, as Markdown on stdout.
+# (64-byte messages), the median of the repeats with its 95% confidence
+# interval, one column pair per run, as Markdown on stdout.
 #
 #   bench/figures.sh RUN_DIR [RUN_DIR...]
 #   bench/figures.sh results/<default run> results/<unpinned run>
@@ -53,11 +53,12 @@ used=" "
 n=0
 for dir in "$@"; do
 	n=$((n + 1))
-	if [[ -f "$dir/agg.csv" ]]; then
-		agg="$dir/agg.csv"
-	elif [[ -f "$dir/raw.csv" ]]; then
+	# raw.csv first: a run's agg.csv may predate the interval columns.
+	if [[ -f "$dir/raw.csv" ]]; then
 		agg="$TMP/$n.csv"
-		awk -f "$BENCH_DIR/aggregate.awk" "$dir/raw.csv" >"$agg" || die "$dir/raw.csv: cannot aggregate"
+		awk -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/aggregate.awk" "$dir/raw.csv" >"$agg" || die "$dir/raw.csv: cannot aggregate"
+	elif [[ -f "$dir/agg.csv" ]]; then
+		agg="$dir/agg.csv"
 	else
 		die "$dir: no agg.csv or raw.csv (not a bench run)"
 	fi

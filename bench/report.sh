@@ -5,11 +5,16 @@
 #
 # Reads RUN_DIR/raw.csv (one row per model x workload x point x repeat, as
 # bench/run.sh writes it) and RUN_DIR/env.txt, and writes into RUN_DIR:
-#   agg.csv        median, min and max of every metric per model and point
+#   agg.csv        median, min, max and the median's 95% confidence interval
+#                  of every metric per model and point (bench/aggregate.awk
+#                  with bench/stats.awk)
 #   data/          what gnuplot reads (bench/chartdata.awk)
 #   CHART.png/svg  the charts (bench/charts.gp), for the workloads that ran
-#   README.md      the summary: the charts, a table per chart, the gaps, and
-#                  the figures of the closed loop at 64, 256 and 1024
+#   README.md      the summary: the charts, a table per chart (medians with
+#                  their 95% intervals), the gaps, the unresolved points
+#                  (bench/summary.awk), the pairwise verdicts at the headline
+#                  points (bench/verdicts.awk, from raw.csv's rounds), and the
+#                  figures of the closed loop at 64, 256 and 1024
 #                  connections for the README (bench/figures.awk)
 # It can be rerun on an old run, for instance after changing a chart.
 # The charts and tables list the models the run has, in teaching order
@@ -38,7 +43,7 @@ env_get() {
 	awk -v k="$1" 'index($0, k ": ") == 1 { print substr($0, length(k) + 3); exit }' "$run_dir/env.txt"
 }
 
-awk -f "$BENCH_DIR/aggregate.awk" "$run_dir/raw.csv" >"$run_dir/agg.csv.tmp"
+awk -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/aggregate.awk" "$run_dir/raw.csv" >"$run_dir/agg.csv.tmp"
 mv "$run_dir/agg.csv.tmp" "$run_dir/agg.csv"
 
 run_id=$(env_get run)
@@ -79,7 +84,17 @@ done
 
 machine="${cpu:-unknown CPU}, ${cores:-?} cores, Linux ${kernel:-?}"
 footer1="$machine · ${compiler:-cc} ${cflags} · ${pinning:-pinning unknown}"
-footer2="median of ${repeats:-?} (bars: min–max), warm-up ${warmup:-?} s, ${duration:-?} s measured"
+# How many clean repeats the points had (adaptive runs give points different
+# counts): "3", or "3-8".
+reps=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+	$c["status"] == "ok" { r = $c["repeats"] + 0; if (lo == "" || r < lo) lo = r; if (r > hi) hi = r }
+	END { if (lo == "") print "?"; else if (lo == hi) print lo; else print lo "-" hi }' "$run_dir/agg.csv")
+if [[ "$reps" == 1 ]]; then
+	footer2="one repeat (no error bars, every point hollow)"
+else
+	footer2="median of $reps repeats (bars: its 95% confidence interval; hollow: wider than ±5%)"
+fi
+footer2="$footer2, warm-up ${warmup:-?} s, ${duration:-?} s measured"
 footer2="$footer2 · profile ${profile:-?} · run $run_id"
 [[ -z "$git_rev" ]] || footer2="$footer2 · git $git_rev"
 
@@ -149,9 +164,19 @@ if [[ -n "$unavailable" && "$unavailable" != none ]]; then
 fi
 setup="$setup Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?}."
 
-awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="${models[*]}" \
-	-v banner="$unpinned_label" -v drawn="${drawn[*]}" \
-	-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv" >"$run_dir/README.md.tmp"
+# The summary: the charts and their tables, the gaps (bench/summary.awk);
+# then the pairwise verdicts at the headline points, paired by round
+# (bench/verdicts.awk); then the points whose interval is too wide to trust.
+summary() {
+	awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="${models[*]}" \
+		-v banner="$unpinned_label" -v drawn="${drawn[*]}" -v part_only="$1" \
+		-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv"
+}
+{
+	summary main
+	awk -v models="${models[*]}" -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/verdicts.awk" "$run_dir/raw.csv"
+	summary unresolved
+} >"$run_dir/README.md.tmp"
 # The figures the project README quotes: closed loop at 64, 256 and 1024
 # connections for the designs issue 8 compares (bench/figures.sh prints the
 # same table for several runs side by side).

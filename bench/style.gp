@@ -30,3 +30,12 @@ set linetype 12 lc rgb "#332288" lw 2   dt solid          pt 3  ps 1.5 # libeven
 # Client-bound points get a grey ring: the load generator used its whole
 # core there, so the number is a floor for the server, not its limit.
 cb_color = "#9a9a9a"
+
+# Unresolved points (their 95% confidence interval wider than +-5%) are
+# drawn hollow: line type i's marker shape, empty (HOLLOW[i]), over a white
+# filled copy (SOLID[i]) that hides the line and the error bar inside it.
+# The filled markers become their open twins; the markers that are open
+# already (and libevent's asterisk) keep their shape, and lose the line and
+# bar that otherwise cross them.
+array SOLID[12] = [5, 9, 7, 13, 5, 7, 9, 13, 11, 11, 15, 7]
+array HOLLOW[12] = [4, 8, 6, 12, 4, 6, 8, 12, 10, 10, 14, 3]
