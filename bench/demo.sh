@@ -88,8 +88,9 @@ trap cleanup EXIT
 server_args=(-p 0 -v)
 waiting_is_the_lesson=false
 workers=""
+# A model that serves one client at a time (bench/models.txt): the others wait.
+! model_one_client "$model" || waiting_is_the_lesson=true
 case $model in
-blocking) waiting_is_the_lesson=true ;;
 pool) workers=${DEMO_WORKERS:-2} ;;
 # One worker more than clients: every client is served at once, and the
 # serve lines show which worker the kernel woke for each.
@@ -98,8 +99,9 @@ reactors) workers=${DEMO_WORKERS:-2} ;;
 esac
 if [[ -n $workers ]]; then
 	server_args+=(-w "$workers")
-	# Blocking workers: a client beyond them waits for one to be free.
-	[[ $model == reactors ]] || ((workers >= DEMO_CLIENTS)) || waiting_is_the_lesson=true
+	# Workers that serve one client each (bench/models.txt: pool, prefork):
+	# a client beyond them waits for one to be free.
+	[[ -z $(model_workers "$model") ]] || ((workers >= DEMO_CLIENTS)) || waiting_is_the_lesson=true
 fi
 [[ $model != prefork || " ${extra_args[*]} " != *" --reuseport "* ]] || waiting_is_the_lesson=true
 server_args+=("${extra_args[@]}")

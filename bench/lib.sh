@@ -1,26 +1,163 @@
-# Helpers the bench scripts share (sourced): the clock, process liveness and
-# the machine-wide bench lock.
+# Helpers the bench scripts and the test suites share (sourced): the clock,
+# process liveness, a process tree and its memory and descriptors, starting
+# a server and waiting for its readiness line, stopping a process, and the
+# machine-wide bench lock. Used by bench/run.sh, point.sh, soak.sh,
+# spread.sh, demo.sh and syscalls.sh, and by tests/test_helper.bash.
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # READY_*, WAITED: set for the callers
 
-# now_ms: milliseconds since the epoch (bash 5's EPOCHREALTIME, no fork).
+# now_ms, now_us: milliseconds and microseconds since the epoch (bash 5's
+# EPOCHREALTIME, no fork).
 now_ms() {
 	local us=${EPOCHREALTIME//[!0-9]/}
 	echo $((us / 1000))
 }
+now_us() {
+	echo "${EPOCHREALTIME//[!0-9]/}"
+}
 
 # alive PID: true while PID runs and is not a zombie (kill -0 cannot tell).
+# read, not cat: no fork, for the polling loops.
 alive() {
 	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
 	stat=${stat##*) }
 	[[ ${stat:0:1} != Z ]]
 }
 
+# children_of PID: the pids whose parent is PID, one per line (from each of
+# its threads' /proc children list).
+children_of() {
+	local list pids
+	for list in "/proc/$1/task/"*/children; do
+		pids=()
+		read -r -a pids 2>/dev/null <"$list" || true
+		((${#pids[@]} == 0)) || printf '%s\n' "${pids[@]}"
+	done
+}
+
+# tree_pids PID: PID and all its descendants, one per line (fork's
+# children, prefork's workers), level by level: one cat per level, so ten
+# thousand children cost one pass, not ten thousand.
+tree_pids() {
+	local level=("$1") next files pid
+	while ((${#level[@]} > 0)); do
+		printf '%s\n' "${level[@]}"
+		files=()
+		for pid in "${level[@]}"; do files+=("/proc/$pid/task/"*/children); done
+		read -r -a next < <(cat "${files[@]}" 2>/dev/null || true; echo)
+		level=("${next[@]}")
+	done
+}
+
+# tree_rss_kib PID: resident memory in KiB summed over PID and its
+# descendants (threads share their process's figure; pages fork's children
+# share are counted once per child). cat, not awk, opens the files: mawk
+# stops at one that has just vanished.
+tree_rss_kib() {
+	local files=() pid
+	for pid in $(tree_pids "$1"); do files+=("/proc/$pid/status"); done
+	{ cat "${files[@]}" 2>/dev/null || true; } | awk '/^VmRSS:/ { kib += $2 } END { print kib + 0 }'
+}
+
+# tree_fd_count PID: open descriptors of PID and of all its descendants (a
+# prefork server's clients are in its workers' tables, a fork server's in
+# its children's).
+tree_fd_count() {
+	local pid total=0 fds
+	for pid in $(tree_pids "$1"); do
+		fds=("/proc/$pid/fd/"*)
+		# A process that has just exited leaves the pattern unexpanded.
+		[[ -L ${fds[0]} ]] && total=$((total + ${#fds[@]}))
+	done
+	echo "$total"
+}
+
+# wait_ready PID OUT TIMEOUT_MS: waits until PID has written a whole line to
+# the file OUT (a server's readiness line: "listening on 127.0.0.1:40123
+# (model)"). Sets READY_LINE and READY_PORT (the number after the last
+# colon). Fails past the deadline or when PID ends first, with the reason in
+# READY_REASON. OUT is a plain file, polled: a fifo removed before the
+# server opened it would turn into a file nobody reads.
+wait_ready() {
+	local pid=$1 out=$2 deadline_ms=$(($(now_ms) + $3)) line=""
+	READY_LINE="" READY_PORT="" READY_REASON=""
+	# read fails on a line without its newline yet: a half-written line waits.
+	until IFS= read -r line <"$out"; do
+		if ! alive "$pid"; then
+			READY_REASON="exited before its readiness line"
+			return 1
+		fi
+		if (($(now_ms) >= deadline_ms)); then
+			READY_REASON="no readiness line within $(($3 / 1000)).$(($3 % 1000 / 100)) s"
+			return 1
+		fi
+		sleep 0.01
+	done
+	READY_LINE=$line
+	READY_PORT=${line##*:}
+	READY_PORT=${READY_PORT%% *}
+}
+
+# start_ready TIMEOUT_MS OUT ERR COMMAND...: starts COMMAND in the background
+# (stdin /dev/null, stdout to OUT, stderr appended to ERR, descriptors 3 and
+# 9 closed: bats waits for whoever holds 3, and 9 is the bench lock, which a
+# server must not keep after us) and waits for its readiness line. Sets
+# READY_PID (COMMAND's pid: a prefix such as taskset or setpriv execs the
+# server, so it is the server's) and what wait_ready sets. On failure the
+# process may still run: the caller stops it by READY_PID.
+start_ready() {
+	local timeout_ms=$1 out=$2 err=$3
+	shift 3
+	: >"$out"
+	"$@" </dev/null >"$out" 2>>"$err" 3>&- 9>&- &
+	READY_PID=$!
+	wait_ready "$READY_PID" "$out" "$timeout_ms"
+}
+
+# listen_queue_empty PORT: no connection waits in the accept queue of any
+# TCP listener on PORT (several with SO_REUSEPORT). ss asks the kernel for
+# listeners only (Recv-Q is a listener's accept queue); without it,
+# /proc/net/tcp is read, which is slow when many thousands of TIME_WAIT
+# lines are there.
+listen_queue_empty() {
+	local port=$1 hex
+	if command -v ss >/dev/null 2>&1; then
+		! ss -Hltn "sport = :$port" 2>/dev/null | awk '$2 > 0 { found = 1 } END { exit !found }'
+		return
+	fi
+	hex=$(printf ':%04X' "$port")
+	# "sl local_address rem_address st tx_queue:rx_queue ...", in hex; 0A is LISTEN.
+	! awk -v port="$hex" '$2 ~ port "$" && $4 == "0A" { split($5, q, ":"); if (q[2] != "00000000") found = 1 }
+		END { exit !found }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+# wait_exit PID SECONDS: waits for PID with a deadline, SIGKILL past it.
+# Sets WAITED: its exit status (known for a child of this shell; 127 for
+# another process), or "timeout".
+wait_exit() {
+	local pid=$1 deadline_ms=$(($(now_ms) + $2 * 1000))
+	while alive "$pid"; do
+		if (($(now_ms) >= deadline_ms)); then
+			kill -KILL "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			WAITED=timeout
+			return 0
+		fi
+		sleep 0.01
+	done
+	WAITED=0
+	wait "$pid" 2>/dev/null || WAITED=$?
+}
+
 # take_bench_lock NAME LOCK WAIT_S: one benchmark at a time on a machine (two
 # would measure each other). Holds LOCK on fd 9 until the script exits,
-# waiting WAIT_S seconds at most; says on stderr that it waits.
+# waiting WAIT_S seconds at most; says on stderr that it waits. A script
+# run by one that holds the lock already (BENCH_LOCK_HELD=1: bench/run.sh
+# calling bench/point.sh) does not take it again.
 take_bench_lock() {
 	local name=$1 lock=$2 wait_s=$3
+	[[ ${BENCH_LOCK_HELD:-0} != 1 ]] || return 0
 	exec 9>>"$lock"
 	flock -n 9 && return 0
 	echo "$name: waiting for $lock (another benchmark runs), at most ${wait_s}s" >&2

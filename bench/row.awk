@@ -1,114 +1,119 @@
-# bench/row.awk - one raw.csv row from a load generator report and the
-# server samples bench/run.sh took around the measured window.
+# bench/row.awk - one raw.csv row (bench/point.sh): the point's own fields,
+# and, for a point that ran, the load generator's report.
 #
-# Input: the report flattened by bench/jsonflat.awk ("path value" lines).
-# Variables: head (model,workload,x,repeat), shape (connections..duration_s),
-# lg_exit (the load generator's exit status, or "timeout"), lg_limit
-# (seconds it was given), server_exit, args (server options), stat_a,
-# stat_b and stat_mid (bench/run.sh server_stat: cpu_us rss_pages processes
-# threads pids...), pss (KiB), t_a and t_b (microseconds), window_ok (the
-# load generator was still running at t_b), page_kib, bound (client CPU share that counts as client-bound).
-# Output: the CSV row, then a one-line summary for the progress display.
+#   awk -v header="$CSV_HEADER" -v model=... -f bench/row.awk LOADGEN_CSV
+#
+# Input: bin/loadgen --format csv (a header line and one row; the server_*
+# columns come from its --server-pid), or nothing (/dev/null) for a point
+# that did not run. Variables: header (the raw.csv columns), model,
+# workload, x, repeat, connections, idle, size, rate, warmup_s, duration_s,
+# status (not-run or failed: the row is the point's fields and the reason;
+# empty: judged from the report), loadgen_exit (its exit status, or
+# "timeout"), loadgen_limit (the seconds it was given), server_exit, bound
+# (the client CPU, in cores, from which the point is client-bound); the
+# environment's ROW_REASON and ROW_ARGS (the server's options: read from the
+# environment, where awk leaves backslashes alone).
+# Output: the row, its columns in the order of header.
 
-{
-	v = $2
-	for (i = 3; i <= NF; i++)
-		v = v " " $i
-	J[$1] = v
+BEGIN {
+	FS = ","
+}
+
+NR == 1 {
+	for (i = 1; i <= NF; i++)
+		name[i] = $i
+	next
+}
+
+NR == 2 {
+	for (i = 1; i <= NF; i++)
+		L[name[i]] = $i
+	have_report = 1
 }
 
 function get(k) {
-	return (k in J) ? J[k] : ""
+	return (k in L) ? L[k] : ""
 }
 
-function first_of(a, b, c) {
-	if (a in J)
-		return J[a]
-	if (b in J)
-		return J[b]
-	if (c in J)
-		return J[c]
-	return ""
-}
-
-function si(x) {
-	if (x >= 1e6)
-		return sprintf("%.3gM", x / 1e6)
-	if (x >= 1e3)
-		return sprintf("%.3gk", x / 1e3)
-	return sprintf("%.3g", x)
-}
 
 END {
-	split(stat_a, a, " ")
-	split(stat_b, b, " ")
-	split(stat_mid, mid, " ")
+	V["model"] = model
+	V["workload"] = workload
+	V["x"] = x
+	V["repeat"] = repeat
+	V["connections"] = connections
+	V["idle"] = idle
+	V["size"] = size
+	V["pipeline"] = 1
+	V["rate"] = rate
+	V["warmup_s"] = warmup_s
+	V["duration_s"] = duration_s
+	V["server_args"] = ENVIRON["ROW_ARGS"]
+	V["loadgen_exit"] = loadgen_exit
+	V["server_exit"] = server_exit
+	reason = ENVIRON["ROW_REASON"]
 
-	msgs = get("msgs_per_s")
-	errs = get("errors.connect") + get("errors.mismatch") + get("errors.reset") + get("errors.timeout")
-	complete = get("complete")
-	status = "ok"
-	reason = ""
-	if (lg_exit == "timeout" || lg_exit == 124 || lg_exit == 137) {
-		status = "failed"
-		reason = "loadgen did not finish within " lg_limit " s"
-	} else if (msgs == "") {
-		status = "failed"
-		reason = "loadgen gave no report (exit " lg_exit "; see logs/loadgen.log)"
-	} else if (lg_exit == 2) {
-		status = "failed"
-		reason = "loadgen usage error (see logs/loadgen.log)"
-	} else if (lg_exit != 0 || errs > 0 || complete == "false") {
-		status = "error"
-		reason = sprintf("loadgen exit %s: errors connect %d mismatch %d reset %d timeout %d%s",
-		    lg_exit, get("errors.connect"), get("errors.mismatch"), get("errors.reset"),
-		    get("errors.timeout"), complete == "false" ? "; incomplete" : "")
+	if (status == "") {
+		msgs = get("msgs_per_s")
+		errs = get("errors_connect") + get("errors_mismatch") + get("errors_reset") + get("errors_timeout")
+		complete = get("complete")
+		status = "ok"
+		if (loadgen_exit == "timeout") {
+			status = "failed"
+			reason = "loadgen did not finish within " loadgen_limit " s"
+		} else if (!have_report || msgs == "") {
+			status = "failed"
+			reason = "loadgen gave no report (exit " loadgen_exit "; see logs/loadgen.log)"
+		} else if (loadgen_exit == 2) {
+			status = "failed"
+			reason = "loadgen usage error (see logs/loadgen.log)"
+		} else if (loadgen_exit != 0 || errs > 0 || complete == "false") {
+			status = "error"
+			reason = sprintf("loadgen exit %s: errors connect %d mismatch %d reset %d timeout %d%s",
+			    loadgen_exit, get("errors_connect"), get("errors_mismatch"), get("errors_reset"),
+			    get("errors_timeout"), complete == "false" ? "; incomplete" : "")
+		}
+	}
+	V["status"] = status
+	V["reason"] = reason
+
+	if (have_report && status != "failed") {
+		V["messages"] = get("messages")
+		V["msgs_per_s"] = get("msgs_per_s")
+		V["mib_per_s"] = get("mib_per_s")
+		split("min p50 p90 p99 p999 p9999 max mean", p, " ")
+		for (i = 1; i <= 8; i++)
+			V["lat_" p[i] "_us"] = get("latency_us_" p[i])
+		split("connect mismatch reset timeout", e, " ")
+		for (i = 1; i <= 4; i++)
+			V["err_" e[i]] = get("errors_" e[i])
+		V["complete"] = get("complete")
+		client = get("client_cpu")
+		V["client_cpu"] = client
+		V["client_bound"] = (client != "" && client + 0 >= bound + 0) ? 1 : 0
+		# The server's figures, over the load generator's measured window.
+		cpu = get("server_cpu_s")
+		window = get("duration_s")
+		V["server_cpu_s"] = cpu
+		if (cpu != "" && window + 0 > 0) {
+			V["server_window_s"] = window
+			V["server_cpu_cores"] = sprintf("%.4f", cpu / window)
+		}
+		V["server_us_per_msg"] = get("server_us_per_msg")
+		V["server_rss_kib"] = get("server_rss_kib")
+		V["server_pss_kib"] = get("server_pss_kib")
+		V["server_procs"] = get("server_procs")
+		V["server_threads"] = get("server_threads")
+		V["server_ctx_switches_per_msg"] = get("server_ctx_switches_per_msg")
+		V["conns_per_s"] = get("conns_per_s")
+		V["connect_p50_us"] = get("connect_latency_us_p50")
+		V["connect_p99_us"] = get("connect_latency_us_p99")
+		V["client_cpu_us_per_msg"] = get("client_cpu_us_per_msg")
 	}
 
-	cpu_s = ""
-	window_s = ""
-	cores = ""
-	per_msg = ""
-	if (window_ok == 1 && b[1] != "" && a[1] != "" && t_b > t_a) {
-		cpu_s = (b[1] - a[1]) / 1e6
-		window_s = (t_b - t_a) / 1e6
-		cores = cpu_s / window_s
-		if (msgs + 0 > 0)
-			per_msg = cores * 1e6 / msgs
-	}
-	rss = (mid[2] != "") ? mid[2] * page_kib : ""
-	client = get("client_cpu")
-	cb = (client != "" && client + 0 >= bound + 0) ? 1 : 0
-
-	row = head "," status "," reason "," shape
-	row = row "," get("messages") "," msgs "," get("mib_per_s")
-	row = row "," get("latency_us.min") "," get("latency_us.p50") "," get("latency_us.p90")
-	row = row "," get("latency_us.p99") "," get("latency_us.p999")
-	row = row "," first_of("latency_us.p9999", "latency_us.p99_99", "latency_us.p99.99")
-	row = row "," get("latency_us.max") "," get("latency_us.mean")
-	row = row "," get("errors.connect") "," get("errors.mismatch") "," get("errors.reset") "," get("errors.timeout")
-	row = row "," complete "," client "," cb
-	row = row "," (cpu_s == "" ? "" : sprintf("%.3f", cpu_s))
-	row = row "," (window_s == "" ? "" : sprintf("%.3f", window_s))
-	row = row "," (cores == "" ? "" : sprintf("%.4f", cores))
-	row = row "," (per_msg == "" ? "" : sprintf("%.4g", per_msg))
-	row = row "," rss "," pss "," mid[3] "," mid[4] "," args "," lg_exit "," server_exit
-	row = row "," get("conns_per_s") "," get("connect_latency_us.p50") "," get("connect_latency_us.p99")
-	row = row "," get("client_cpu_us_per_msg")
-	print row
-
-	if (status == "failed") {
-		print "FAILED: " reason
-		exit
-	}
-	line = sprintf("%s msg/s  p99 %s us", si(msgs + 0), si(get("latency_us.p99") + 0))
-	if (per_msg != "")
-		line = line sprintf("  server %s us/msg (%.2f cores)", si(per_msg), cores)
-	if (rss != "")
-		line = line "  " si(rss / 1024) " MiB"
-	if (client != "")
-		line = line sprintf("  client %.0f%%%s", client * 100, cb ? " (client-bound)" : "")
-	if (status != "ok")
-		line = line "  ERROR: " reason
+	n = split(header, col, ",")
+	line = V[col[1]]
+	for (i = 2; i <= n; i++)
+		line = line "," V[col[i]]
 	print line
 }

@@ -2,18 +2,19 @@
 # bench/run.sh - the comparison: every model through every workload.
 #
 # Builds, checks the machine's limits, runs each echo server against
-# bin/loadgen for every point of every workload, and writes
-# results/<UTC time>-<host>/: raw.csv (one row per model x workload x point x
-# repeat), env.txt (the machine), the charts (PNG and SVG) and README.md (the
-# summary), through bench/report.sh. results/latest then points to it.
+# bin/loadgen for every point of every workload, round after round, and
+# writes results/<UTC time>-<host>/: raw.csv (one row per model x workload x
+# point x round), env.txt (the machine, the profile, the seed), the charts
+# (PNG and SVG) and README.md (the summary), through bench/report.sh.
+# results/latest then points to it.
 #
-#   make bench                  the default profile, about 12 minutes
-#   BENCH=quick make bench      every model, fewer points, one repeat: a minute
-#   BENCH=full make bench       more points, five repeats: about an hour and a half
-#   BENCH=smoke bench/run.sh    the whole pipeline in about 30 s (CI)
+#   make bench                  the default profile, at most 15 minutes
+#   BENCH=quick make bench      every model, fewer points, one round: a minute and a half
+#   BENCH=full make bench       more points, 5 to 10 rounds: about two and a half hours
+#   BENCH=smoke bench/run.sh    the whole pipeline in about 45 s (CI)
 #   BENCH=check bench/run.sh    the regression gate's points (make baseline, make bench-check)
 #   BENCH=unpinned bench/run.sh the multi-core designs with both cores: a few minutes
-#   DRY_RUN=1 bench/run.sh      the plan and its expected duration
+#   DRY_RUN=1 bench/run.sh      the plan and its expected duration; runs nothing
 #
 # Workloads (WORKLOADS=..., default all):
 #   closed  closed-loop, 64-byte messages, over connection counts: the
@@ -23,20 +24,24 @@
 #   open    open loop at one offered rate: the latency percentile spectrum
 #   size    closed loop over message sizes at a fixed connection count
 #
-# Models: bench/models.sh (ALL_MODELS, in teaching order). A model that
-# cannot run on this machine (model_unavailable: uring or libevent built
-# without its library, io_uring refused by the kernel) is recorded as not
-# run at every point, with the reason: a gap in the charts, never a failure.
+# Models and their facts: bench/models.txt (ALL_MODELS, in teaching order,
+# through bench/models.sh). A model that cannot run on this machine
+# (model_unavailable: uring or libevent built without its library, io_uring
+# refused by the kernel) is recorded as not run at every point, with the
+# reason: a gap in the charts, never a failure.
 #
-# Method. Every run gets a fresh server (pinned to CPU 0, PIN=0 to unpin)
-# and the load generator (pinned to CPU 1, with this script), a warm-up,
-# then the measured window. Repeats are the outer loop and the models the
-# inner one, so slow drift of the machine spreads over all models. Server
-# CPU is user+sys of the server and every child (server_stat below), read
-# at the start and the end of a window inside the measured one; memory is
-# RSS (and PSS) summed over those processes in the middle of it. Idle
-# connections are opened and held by a first loadgen before the measuring
-# one starts (run_point below).
+# Method (bench/README.md, "How a point is measured"). One point is one run
+# of bench/point.sh: a fresh server, pinned to CPU 0 (PIN=0 to unpin), the
+# load generator on CPU 1 with --server-pid, which samples the server's CPU
+# time and memory at the edges of its measured window; one raw.csv row. This
+# script is the loop over the points: for each point, rounds; in each round
+# every model once, in an order shuffled from SEED (random unless given,
+# recorded in env.txt: the same seed gives the same orders), so that a slow
+# drift of the machine spreads over every model. Rounds are adaptive: a
+# point runs REPEATS rounds, then, at the profile's ADAPTIVE_POINTS, more, up
+# to MAX_REPEATS, until for every model that ran cleanly there the 95%
+# confidence interval of its median messages per second and server CPU per
+# message is within +-CI_TARGET (3%) of the median (bench/stats.awk).
 #
 # Pinned, every server has one core: the multi-core models too (prefork's
 # workers share CPU 0, and reactors, given no -w, starts its default of one
@@ -45,44 +50,46 @@
 # charts and its summary say UNPINNED.
 #
 # A point a model cannot run is recorded as not run, with the reason, and
-# costs no time: blocking with more than one client (it serves one at a time;
-# the rest would wait forever), select past FD_SETSIZE, pool and prefork past
-# POOL_MAX_WORKERS and PREFORK_MAX_WORKERS (each gets one worker per
-# connection: a worker holds its connection until EOF, so fewer workers than
-# connections starve the rest in a closed loop), a model unavailable here,
-# and any point the descriptor, process or port limits cannot hold. The fork
-# and thread caps (-m) are raised to the point's connection count, so the
-# cap is never what is measured.
+# costs no time (bench/point.sh): blocking with more than one client, select
+# past FD_SETSIZE, pool and prefork past POOL_MAX_WORKERS and
+# PREFORK_MAX_WORKERS (each gets one worker per connection), a model
+# unavailable here, and any point the descriptor, process or port limits
+# cannot hold.
 #
 # Environment (all optional): BENCH, PIN, SERVER_CPU (0), CLIENT_CPU (1),
-# MODELS, WORKLOADS, REPEATS, WARMUP and DURATION (seconds), OPEN_RATE
-# (msg/s), OPEN_DURATION, CLOSED_POINTS, IDLE_POINTS, CHURN_POINTS and
-# SIZE_POINTS (lists replacing the profile's), POOL_MAX_WORKERS (1024),
-# PREFORK_MAX_WORKERS (1024), LOADGEN_THREADS (1; 2 in BENCH=unpinned),
-# RESULTS (results/), LOADGEN (bin/loadgen), SERVERS_DIR (bin/: where the
-# echo-MODEL programs are), BENCH_LOCK (/tmp/bench.lock: one bench at a
-# time on a machine), LOCK_WAIT (seconds, 900), NO_BUILD=1, NO_REPORT=1,
-# DRY_RUN=1 (print the plan and the expected duration, run nothing).
+# MODELS, WORKLOADS, REPEATS (the rounds every point runs), MAX_REPEATS (the
+# rounds an adaptive point may run), ADAPTIVE_POINTS ("closed:64 churn:128":
+# the points that may run more rounds), CI_TARGET (0.03), SEED (the order of
+# the models in each round), WARMUP and DURATION (seconds; DURATION is the
+# closed loop's window), IDLE_DURATION, CHURN_DURATION, SIZE_DURATION and
+# OPEN_DURATION (the other workloads' windows), OPEN_RATE (msg/s),
+# CLOSED_POINTS, IDLE_POINTS, CHURN_POINTS and SIZE_POINTS (lists replacing
+# the profile's), POOL_MAX_WORKERS (1024), PREFORK_MAX_WORKERS (1024),
+# LOADGEN_THREADS (1; 2 in BENCH=unpinned), RESULTS (results/), LOADGEN
+# (bin/loadgen), SERVERS_DIR (bin/: where the echo-MODEL programs are),
+# BENCH_LOCK (/tmp/bench.lock: one bench at a time on a machine), LOCK_WAIT
+# (seconds, 900), BENCH_LOCK_HELD=1 (the caller holds the lock already),
+# MODELS_TABLE (another facts table than bench/models.txt), NO_BUILD=1,
+# NO_REPORT=1, DRY_RUN=1 (print the plan and the expected duration, run
+# nothing).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_DIR="$ROOT/bench"
 BIN="$ROOT/bin"
 # ALL_MODELS, MULTICORE_MODELS, model_unavailable: the one list of models.
-# shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
+# shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 . "$BENCH_DIR/models.sh"
+# shellcheck source=bench/lib.sh disable=SC1091 # followed with shellcheck -x
+. "$BENCH_DIR/lib.sh"
 ALL_WORKLOADS="closed idle churn open size"
-CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg"
+# The raw.csv header is bench/point.sh's (--header); this copy is for the
+# test suites that read it from this file, and is checked against it below.
+CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg"
+RUN_CSV_HEADER=$CSV_HEADER
 
-# select: fds 0-2, the listener and the spare descriptor come first; the
-# connections get what is left under FD_SETSIZE, less a little headroom.
-SELECT_MAX_CONNS=1016
 # The load generator counts as client-bound from this share of its core.
 CLIENT_BOUND=0.95
-# Descriptors, processes and ports kept free beside a point's connections.
-LIMIT_MARGIN=64
-# Seconds a run may spend connecting before its warm-up must have begun.
-SETUP_TIMEOUT=60
 
 die() {
 	echo "bench: $*" >&2
@@ -91,28 +98,39 @@ die() {
 note() { echo "bench: $*" >&2; }
 
 # ---- profiles ----------------------------------------------------------------
+# Each sets the points (CLOSED, IDLE, CHURN, SIZES), the windows, the rounds
+# (P_REPEATS at every point, up to P_MAX_REPEATS at the P_ADAPTIVE points).
+# The windows per workload are bench/README.md's ("Windows").
 
 BENCH=${BENCH:-default}
 IDLE_ACTIVE=4
 OPEN_CONNS=16
 SIZE_CONNS=16
 CLOSED_SIZE=64
+P_ADAPTIVE=""
+P_IDLE_DURATION="" P_CHURN_DURATION="" P_SIZE_DURATION=""
 case "$BENCH" in
 smoke)
 	CLOSED=(1 16) IDLE=(100) CHURN=(4) SIZES=(4096)
 	IDLE_ACTIVE=2 OPEN_CONNS=4 SIZE_CONNS=4
-	P_RATE=2000 P_OPEN_DURATION=0.5 P_WARMUP=0.1 P_DURATION=0.3 P_REPEATS=1
+	P_RATE=2000 P_OPEN_DURATION=0.5 P_WARMUP=0.1 P_DURATION=0.3 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 quick)
 	CLOSED=(1 16 256) IDLE=(0 1000) CHURN=(16) SIZES=(64 65536)
-	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=1
+	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 default)
-	# Twelve models in about twelve minutes: the points where the models
-	# part ways (the README's figures are read at 64, 256 and 1024).
+	# Twelve models in at most fifteen minutes on the 2-vCPU development VM
+	# (DRY_RUN=1: 11 minutes at three rounds, 14.5 if every headline point
+	# runs five): the points where the models part ways, three rounds each,
+	# and up to five at the headline points (the README's figures are read
+	# at closed 64, 256 and 1024) until their intervals are tight.
 	CLOSED=(1 16 64 256 1024) IDLE=(0 1000 10000) CHURN=(16 128)
 	SIZES=(64 16384 65536)
-	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.3 P_DURATION=0.8 P_REPEATS=3
+	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.2 P_DURATION=1
+	P_IDLE_DURATION=0.8 P_CHURN_DURATION=0.8 P_SIZE_DURATION=0.5
+	P_REPEATS=3 P_MAX_REPEATS=5
+	P_ADAPTIVE="closed:64 closed:256 closed:1024 idle:10000 churn:128"
 	;;
 unpinned)
 	# The multi-core designs beside the single-threaded loops, nothing
@@ -122,21 +140,24 @@ unpinned)
 	# is the limit before the servers are once both cores are shared.
 	CLOSED=(64 256 1024) IDLE=(1000) CHURN=(16 128) SIZES=(64) P_WORKLOADS="closed churn"
 	P_MODELS="thread prefork epoll-lt reactors uring libevent"
-	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.3 P_DURATION=1 P_REPEATS=3
+	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.3 P_DURATION=1 P_CHURN_DURATION=0.8
+	P_REPEATS=3 P_MAX_REPEATS=5 P_ADAPTIVE="closed:64 closed:256 closed:1024 churn:128"
 	P_PIN=0 P_LOADGEN_THREADS=2
 	;;
 check)
 	# The regression gate (make baseline, make bench-check: bench/check.sh):
-	# a few representative points, three repeats for a median, about three
+	# a few representative points, three rounds for a median, about three
 	# minutes on a busy 2-core VM (bench/README.md, "The regression gate").
+	# Not adaptive: the gate compares runs of the same length.
 	CLOSED=(16 256) IDLE=(1000) CHURN=(16) SIZES=(64) P_WORKLOADS="closed churn"
-	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=3
+	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=3 P_MAX_REPEATS=3
 	;;
 full)
 	CLOSED=(1 2 4 8 16 32 64 128 256 512 1024 2048 4096)
 	IDLE=(0 100 1000 2000 5000 10000 15000) CHURN=(1 4 16 64 256)
 	SIZES=(64 256 1024 4096 16384 65536)
-	P_RATE=10000 P_OPEN_DURATION=10 P_WARMUP=1 P_DURATION=3 P_REPEATS=5
+	P_RATE=10000 P_OPEN_DURATION=10 P_WARMUP=1 P_DURATION=3 P_REPEATS=5 P_MAX_REPEATS=10
+	P_ADAPTIVE="closed:64 closed:256 closed:1024 idle:10000 churn:256"
 	;;
 *) die "BENCH=$BENCH: use smoke, quick, default, full or unpinned (or check: the regression gate)" ;;
 esac
@@ -150,8 +171,14 @@ for x in "${CLOSED[@]}" "${IDLE[@]}" "${CHURN[@]}" "${SIZES[@]}"; do
 done
 WARMUP=${WARMUP:-$P_WARMUP}
 DURATION=${DURATION:-$P_DURATION}
+IDLE_DURATION=${IDLE_DURATION:-${P_IDLE_DURATION:-$DURATION}}
+CHURN_DURATION=${CHURN_DURATION:-${P_CHURN_DURATION:-$DURATION}}
+SIZE_DURATION=${SIZE_DURATION:-${P_SIZE_DURATION:-$DURATION}}
 OPEN_DURATION=${OPEN_DURATION:-$P_OPEN_DURATION}
 REPEATS=${REPEATS:-$P_REPEATS}
+MAX_REPEATS=${MAX_REPEATS:-$P_MAX_REPEATS}
+ADAPTIVE_POINTS=${ADAPTIVE_POINTS-$P_ADAPTIVE}
+CI_TARGET=${CI_TARGET:-0.03}
 OPEN_RATE=${OPEN_RATE:-$P_RATE}
 POOL_MAX_WORKERS=${POOL_MAX_WORKERS:-1024}
 PREFORK_MAX_WORKERS=${PREFORK_MAX_WORKERS:-1024}
@@ -164,6 +191,8 @@ LOADGEN=${LOADGEN:-$BIN/loadgen}
 SERVERS_DIR=${SERVERS_DIR:-$BIN}
 BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-900}
+# The order of the models in each round: random unless given.
+SEED=${SEED:-$(((RANDOM << 15 | RANDOM) % 1000000))}
 read -r -a MODELS <<<"${MODELS:-${P_MODELS:-${ALL_MODELS[*]}}}"
 read -r -a WORKLOADS <<<"${WORKLOADS:-${P_WORKLOADS:-$ALL_WORKLOADS}}"
 
@@ -173,313 +202,38 @@ done
 for w in "${WORKLOADS[@]}"; do
 	[[ " $ALL_WORKLOADS " == *" $w "* ]] || die "WORKLOADS: unknown workload '$w' (workloads: $ALL_WORKLOADS)"
 done
-for v in WARMUP DURATION OPEN_DURATION; do
-	[[ "${!v}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$v=${!v}: seconds, such as 0.5"
+for v in WARMUP DURATION IDLE_DURATION CHURN_DURATION SIZE_DURATION OPEN_DURATION CI_TARGET; do
+	[[ "${!v}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$v=${!v}: a number, such as 0.5"
 done
-for v in REPEATS OPEN_RATE POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOADGEN_THREADS; do
+for v in REPEATS MAX_REPEATS OPEN_RATE POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOADGEN_THREADS; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive whole number"
+done
+[[ "$SEED" =~ ^[0-9]+$ ]] || die "SEED=$SEED: a whole number"
+((MAX_REPEATS >= REPEATS)) || MAX_REPEATS=$REPEATS
+for p in $ADAPTIVE_POINTS; do
+	[[ "$p" =~ ^[a-z]+:[0-9]+$ && " $ALL_WORKLOADS " == *" ${p%%:*} "* ]] ||
+		die "ADAPTIVE_POINTS: '$p' is not WORKLOAD:X (such as closed:64)"
 done
 [[ "$PIN" == 0 || "$PIN" == 1 ]] || die "PIN=$PIN: 1 (pin server and client) or 0"
 [[ "$BENCH" != unpinned || "$PIN" == 0 ]] || die "BENCH=unpinned pins nothing: PIN=1 contradicts it (use another profile)"
 
-CLK_TCK=$(getconf CLK_TCK)
+# The point's functions (point_params, why_not, warmup_for, run_overhead_s)
+# and the machine's limits, from the script that runs a point.
+# shellcheck source=bench/point.sh disable=SC1091 # followed with shellcheck -x
+. "$BENCH_DIR/point.sh"
+[[ "$RUN_CSV_HEADER" == "$CSV_HEADER" ]] || die "CSV_HEADER in bench/run.sh differs from bench/point.sh --header"
 
 # ---- small helpers -------------------------------------------------------------
 
-now_us() { echo "${EPOCHREALTIME/./}"; }
-
-# seconds (decimal) -> microseconds, and back; ms for loadgen's options.
-s_to_us() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e6 }'; }
-us_to_s() { printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)); }
-s_to_ms() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1000 }'; }
-
-sleep_until_us() {
-	local left=$(($1 - $(now_us)))
-	((left <= 0)) || sleep "$(us_to_s "$left")"
-}
-
-# process_running PID: true while PID exists and is not a zombie.
-process_running() {
-	local stat
-	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]]
-}
-
-# wait_child PID SECONDS: waits for a child of this shell with a deadline,
-# SIGKILL past it. Sets WAITED (its exit status, or "timeout").
-wait_child() {
-	local pid=$1 deadline=$(($(now_us) + $2 * 1000000))
-	while process_running "$pid"; do
-		if (($(now_us) >= deadline)); then
-			kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-			WAITED=timeout
-			return 0
-		fi
-		sleep 0.02
-	done
-	WAITED=0
-	wait "$pid" 2>/dev/null || WAITED=$?
-}
-
-
-# ---- the server's processes, from /proc ---------------------------------------
-# server_stat PID prints "cpu_us rss_pages processes threads pids...": the
-# server and its children (fork's connections), found in one pass over
-# /proc/*/stat. CPU time: the server's utime+stime+cutime+cstime (all its
-# threads, and the children it has reaped) plus, for each live child, its
-# run time from /proc/CHILD/schedstat in nanoseconds: /proc/PID/stat counts
-# in 10 ms ticks per process, and a thousand children that each ran a few
-# milliseconds would each round down to nothing.
-# Fields after "pid (comm) ": 2 ppid, 12-15 utime stime cutime cstime,
-# 18 threads, 22 rss (pages).
-
-server_stat() {
-	local line f files=() pid child_ns
-	line=$({ cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v p="$1" -v hz="$CLK_TCK" '
-		{
-			pid = $1
-			s = $0
-			sub(/^[0-9]+ \(.*\) /, "", s)
-			split(s, f, " ")
-			if (pid == p) {
-				cpu_us = (f[12] + f[13] + f[14] + f[15]) * 1e6 / hz
-			} else if (f[2] == p) {
-				children = children " " pid
-			} else {
-				next
-			}
-			rss += f[22]
-			threads += f[18]
-			procs++
-		}
-		END { printf "%.0f %d %d %d %s%s\n", cpu_us, rss, procs, threads, p, children }')
-	read -r -a f <<<"$line"
-	if ((${#f[@]} > 5)); then
-		for pid in "${f[@]:5}"; do files+=("/proc/$pid/schedstat"); done
-		child_ns=$({ cat "${files[@]}" 2>/dev/null || true; } | awk '{ ns += $1 } END { printf "%.0f", ns }')
-		f[0]=$((f[0] + child_ns / 1000))
-	fi
-	echo "${f[*]}"
-}
-
-# sample: server_stat now; sets SAMPLE, SAMPLE_T (the middle of the read,
-# microseconds) and SAMPLE_COST (how long the read took).
-sample() {
-	local t0 t1
-	t0=$(now_us)
-	SAMPLE=$(server_stat "$SERVER_PID")
-	t1=$(now_us)
-	SAMPLE_T=$(((t0 + t1) / 2))
-	SAMPLE_COST=$((t1 - t0))
-}
-
-# server_pss_kib SAMPLE: the proportional set size summed over the processes
-# of a server_stat line (pages shared between them counted once), KiB.
-server_pss_kib() {
-	local f files=() pid
-	read -r -a f <<<"$1"
-	for pid in "${f[@]:4}"; do files+=("/proc/$pid/smaps_rollup"); done
-	{ cat "${files[@]}" 2>/dev/null || true; } | awk '$1 == "Pss:" { kib += $2 } END { printf "%d\n", kib }'
-}
-
-# server_sockets PID: the distinct sockets the server and its children hold
-# (a socket shared by several processes, prefork's listener, counts once).
-server_sockets() {
-	local st dirs=() pid
-	read -r -a st <<<"$(server_stat "$1")"
-	for pid in "${st[@]:4}"; do dirs+=("/proc/$pid/fd"); done
-	{ find "${dirs[@]}" -mindepth 1 -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null || true; } |
-		sort -u | wc -l
-}
-
-# server_conns PID MODEL: connections the server holds (fork: its children;
-# the others: sockets beyond those it had when it became ready, counted
-# over its processes: prefork's connections are in its workers).
-server_conns() {
-	if [[ "$2" == fork ]]; then
-		local st
-		read -r -a st <<<"$(server_stat "$1")"
-		echo $((st[2] - 1))
+fmt_duration() {
+	local s=$1
+	if ((s >= 3600)); then
+		printf '%dh%02dm' $((s / 3600)) $((s % 3600 / 60))
+	elif ((s >= 60)); then
+		printf '%dm%02ds' $((s / 60)) $((s % 60))
 	else
-		echo $(($(server_sockets "$1") - SERVER_BASE_SOCKETS))
+		printf '%ds' "$s"
 	fi
-}
-
-# ---- starting and stopping a server -------------------------------------------
-
-SERVER_PID=
-SERVER_PORT=
-SERVER_BASE_SOCKETS=0
-LG_PID=
-HOLDER_PID=
-
-# start_server MODEL ARGS...: echo-MODEL -p 0 on the server CPU; waits 15 s
-# at most for its readiness line (a machine still tearing down ten thousand
-# processes of the previous run can be slow). Its stdout goes to a plain
-# file, polled for a whole line: a fifo removed before the server opened it
-# would turn into a file nobody reads. Returns 1 (stderr in the log) if the
-# line does not come.
-start_server() {
-	local model=$1 line="" out="$TMP/server.out" deadline
-	shift
-	: >"$out"
-	printf '=== %s %s\n' "$model" "$*" >>"$LOG_DIR/server-$model.log"
-	# 9>&- : the server must not inherit (and outlive us holding) the lock.
-	"${SERVER_PIN[@]}" "$SERVERS_DIR/echo-$model" -p 0 "$@" <"/dev/null" >"$out" 2>>"$LOG_DIR/server-$model.log" 9>&- &
-	SERVER_PID=$!
-	deadline=$(($(now_us) + 15000000))
-	# read fails on a line without its newline yet: a half-written line waits.
-	until IFS= read -r line <"$out"; do
-		if ! process_running "$SERVER_PID" || (($(now_us) >= deadline)); then
-			echo "bench: no readiness line within 15 s, or the server exited" >>"$LOG_DIR/server-$model.log"
-			stop_server
-			return 1
-		fi
-		sleep 0.01
-	done
-	SERVER_PORT=${line##*:}
-	SERVER_PORT=${SERVER_PORT%% *}
-	SERVER_BASE_SOCKETS=$(server_sockets "$SERVER_PID")
-}
-
-# stop_server: SIGTERM to the saved pid, then waits for its children (fork:
-# they get SIGTERM from PR_SET_PDEATHSIG when it exits); every wait has a
-# deadline, then SIGKILL. Sets SERVER_EXIT (its status, or "timeout").
-stop_server() {
-	SERVER_EXIT=
-	[[ -n "$SERVER_PID" ]] || return 0
-	local st children=() pid deadline
-	read -r -a st <<<"$(server_stat "$SERVER_PID")"
-	children=("${st[@]:5}")
-	kill -TERM "$SERVER_PID" 2>/dev/null || true
-	wait_child "$SERVER_PID" 10
-	SERVER_EXIT=$WAITED
-	deadline=$(($(now_us) + 10000000))
-	for pid in "${children[@]}"; do
-		while process_running "$pid" && is_server "$pid"; do
-			if (($(now_us) >= deadline)); then
-				kill -KILL "$pid" 2>/dev/null || true
-				break
-			fi
-			sleep 0.02
-		done
-	done
-	# Then let init reap them: the next run should not share the machine
-	# with the teardown of this one (zombies, at most 10 s more).
-	deadline=$(($(now_us) + 10000000))
-	for pid in "${children[@]}"; do
-		while [[ -e "/proc/$pid" ]] && (($(now_us) < deadline)); do
-			sleep 0.02
-		done
-	done
-	SERVER_PID=
-}
-
-# is_server PID: the process is still one of our echo servers (a saved pid
-# is checked before a signal: the kernel may have reused it).
-is_server() {
-	local comm
-	{ read -r comm <"/proc/$1/comm"; } 2>/dev/null || return 1
-	[[ "$comm" == echo-* ]]
-}
-
-# stop_holder: ends the loadgen that holds the idle connections, if any.
-stop_holder() {
-	[[ -n "$HOLDER_PID" ]] || return 0
-	kill -TERM "$HOLDER_PID" 2>/dev/null || true
-	wait_child "$HOLDER_PID" 5
-	HOLDER_PID=
-}
-
-cleanup() {
-	local rc=$?
-	stop_holder
-	if [[ -n "$LG_PID" ]]; then
-		kill -TERM "$LG_PID" 2>/dev/null || true
-		wait_child "$LG_PID" 5
-		LG_PID=
-	fi
-	stop_server
-	[[ -z "${TMP:-}" ]] || rm -rf "$TMP"
-	[[ ! -t 2 ]] || printf '\r\033[K' >&2
-	return "$rc"
-}
-
-# ---- what a point needs, and why it may not run --------------------------------
-
-FD_LIMIT=$(ulimit -Hn)
-[[ "$FD_LIMIT" != unlimited ]] || FD_LIMIT=1048576
-PROC_LIMIT=$(ulimit -Hu)
-[[ "$PROC_LIMIT" != unlimited ]] || PROC_LIMIT=4194304
-THREADS_MAX=$(cat /proc/sys/kernel/threads-max)
-PID_MAX=$(cat /proc/sys/kernel/pid_max)
-read -r PORT_LO PORT_HI </proc/sys/net/ipv4/ip_local_port_range
-PORTS=$((PORT_HI - PORT_LO + 1))
-# Processes on the machine now (RLIMIT_NPROC counts the user's; all is safe).
-proc_dirs=(/proc/[0-9]*)
-PROCS_NOW=${#proc_dirs[@]}
-# Servers and loadgen raise their soft descriptor limit to the hard one;
-# raise ours too, so that every child starts from it.
-ulimit -Sn "$FD_LIMIT" 2>/dev/null || true
-
-# why_not MODEL WORKLOAD CONNECTIONS IDLE: prints the reason a point cannot
-# run, or nothing. Reasons do not name the point: the same reason over a run
-# of points reads as one range in the charts.
-why_not() {
-	local model=$1 workload=$2 conns=$(($3 + $4)) tasks
-	if [[ -n "${UNAVAILABLE[$model]:-}" ]]; then
-		echo "${UNAVAILABLE[$model]}"
-	elif [[ "$model" == blocking && "$workload" != churn ]] && ((conns > 1)); then
-		echo "serves one client at a time: the others would wait forever"
-	elif [[ "$model" == select ]] && ((conns > SELECT_MAX_CONNS)); then
-		echo "fds >= FD_SETSIZE (1024) are refused"
-	elif [[ "$model" == pool ]] && ((conns > POOL_MAX_WORKERS)); then
-		echo "a worker per connection: more than POOL_MAX_WORKERS ($POOL_MAX_WORKERS)"
-	elif [[ "$model" == prefork ]] && ((conns > PREFORK_MAX_WORKERS)); then
-		echo "a worker process per connection: more than PREFORK_MAX_WORKERS ($PREFORK_MAX_WORKERS)"
-	elif ((conns + LIMIT_MARGIN > FD_LIMIT)); then
-		echo "descriptor limit (ulimit -Hn $FD_LIMIT) too low"
-	elif ((conns + LIMIT_MARGIN > PORTS)); then
-		echo "too few ephemeral ports ($PORTS)"
-	else
-		tasks=0
-		case "$model" in fork | thread | pool | prefork) tasks=$conns ;; esac
-		if ((tasks + LIMIT_MARGIN + PROCS_NOW > PROC_LIMIT)); then
-			echo "process limit (ulimit -Hu $PROC_LIMIT) too low"
-		elif ((tasks + 1000 > THREADS_MAX || tasks + 1000 > PID_MAX)); then
-			echo "kernel threads-max/pid_max too low"
-		fi
-	fi
-}
-
-# server_args MODEL CONNECTIONS: the options that fit the point. pool and
-# prefork get a worker per connection (why_not caps them); reactors gets no
-# -w: its default, one reactor per usable core, is 1 when pinned and every
-# core when not, which is what each kind of run is for.
-server_args() {
-	local model=$1 conns=$2
-	local cap=$((conns + 16)) # a little room: a closing connection may linger
-	case "$model" in
-	fork) echo "-m $((cap > 1024 ? cap : 1024))" ;;
-	thread) echo "-m $((cap > 10000 ? cap : 10000))" ;;
-	pool) echo "-w $((conns > 1 ? conns : 1)) -m $((cap > 1024 ? cap : 1024))" ;;
-	prefork) echo "-w $((conns > 1 ? conns : 1))" ;;
-	*) echo "" ;;
-	esac
-}
-
-# point_params WORKLOAD X: sets P_CONNS P_IDLE P_SIZE P_RATE P_DUR P_LABEL.
-point_params() {
-	P_CONNS=1 P_IDLE=0 P_SIZE=$CLOSED_SIZE P_RATE=0 P_DUR=$DURATION
-	case "$1" in
-	closed) P_CONNS=$2 P_LABEL="c=$2" ;;
-	idle) P_CONNS=$IDLE_ACTIVE P_IDLE=$2 P_LABEL="idle=$2" ;;
-	churn) P_CONNS=$2 P_LABEL="c=$2" ;;
-	open) P_CONNS=$OPEN_CONNS P_RATE=$2 P_DUR=$OPEN_DURATION P_LABEL="rate=$2" ;;
-	size) P_CONNS=$SIZE_CONNS P_SIZE=$2 P_LABEL="size=$2" ;;
-	esac
 }
 
 workload_points() {
@@ -492,29 +246,69 @@ workload_points() {
 	esac
 }
 
-# accept_s MODEL CONNECTIONS: about how long the server takes to accept that
-# many connections (fork forks for each one, prefork forks a worker for each
-# after its readiness line: about 2000 a second on a small VM; the others
-# accept about ten times as many).
-accept_s() {
-	awk -v c="$2" -v fork="$([[ $1 == fork || $1 == prefork ]] && echo 1 || echo 0)" \
-		'BEGIN { printf "%.2f", c * (fork ? 0.0008 : 0.0001) }'
+# is_adaptive WORKLOAD X: the point may run more than REPEATS rounds.
+is_adaptive() {
+	[[ " $ADAPTIVE_POINTS " == *" $1:$2 "* ]]
 }
 
-# warmup_for MODEL WORKLOAD CONNECTIONS: the warm-up, lengthened by the time
-# the server needs to accept the connections, so that the measured window
-# never starts while connections still wait in the listen queue.
-warmup_for() {
-	local extra=0
-	[[ "$2" == churn ]] || extra=$(accept_s "$1" "$3")
-	awk -v w="$WARMUP" -v e="$extra" 'BEGIN { printf "%g", w + e }'
+# shuffled_models WORKLOAD X ROUND: MODELS in the round's order, one per
+# line: a Fisher-Yates shuffle driven by a linear congruential generator
+# seeded from SEED, the point and the round (cksum), in shell arithmetic, so
+# the same seed gives the same order on any machine.
+shuffled_models() {
+	local order=("${MODELS[@]}") state i j t
+	read -r state _ < <(cksum <<<"$SEED $1 $2 $3")
+	state=$((state % 2147483648))
+	for ((i = ${#order[@]} - 1; i > 0; i--)); do
+		state=$(((state * 1103515245 + 12345) % 2147483648))
+		j=$(((state >> 8) % (i + 1)))
+		t=${order[i]} order[i]=${order[j]} order[j]=$t
+	done
+	printf '%s\n' "${order[@]}"
 }
 
-# Rough seconds a run takes beyond warm-up and measurement: server start and
-# stop, connecting, sampling.
-run_overhead_s() {
-	local model=$1 conns=$(($2 + $3))
-	awk -v a="$(accept_s "$model" "$conns")" 'BEGIN { printf "%.2f", 0.2 + a }'
+# loose_intervals WORKLOAD X: the models whose median msgs_per_s or
+# server_us_per_msg at the point, over its clean rounds so far, has a 95%
+# interval wider than +-CI_TARGET (bench/stats.awk), as "model metric
+# +-width; ..."; nothing when every one is tight. A model with one clean
+# round has no interval yet: loose. A metric a model has no figure for is
+# not judged; a model with no clean round is not either.
+loose_intervals() {
+	awk -F, -v w="$1" -v x="$2" -v target="$CI_TARGET" -f "$BENCH_DIR/stats.awk" -f <(
+		cat <<-'EOF'
+			NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+			$c["workload"] == w && $c["x"] == x && $c["status"] == "ok" {
+				m = $c["model"]
+				if (!(m in seen)) { seen[m] = 1; order[++nm] = m }
+				for (j = 1; j <= 2; j++) {
+					v = $c[metric[j]]
+					if (v != "") { k = ++cnt[m, j]; val[m, j, k] = v }
+				}
+			}
+			BEGIN { split("msgs_per_s server_us_per_msg", metric, " "); split("msg/s cpu/msg", label, " ") }
+			END {
+				for (i = 1; i <= nm; i++) {
+					m = order[i]
+					for (j = 1; j <= 2; j++) {
+						n = cnt[m, j] + 0
+						if (n == 0)
+							continue
+						for (k = 1; k <= n; k++)
+							a[k] = val[m, j, k]
+						stats_median_ci(a, n, out)
+						if (n < 2)
+							loose = loose sprintf("%s %s (1 round); ", m, label[j])
+						else if (out["rel"] == "")
+							loose = loose sprintf("%s %s (median 0); ", m, label[j])
+						else if (out["rel"] > target + 0)
+							loose = loose sprintf("%s %s +-%.1f%%; ", m, label[j], out["rel"] * 100)
+					}
+				}
+				sub(/; $/, "", loose)
+				print loose
+			}
+		EOF
+	) "$RAW"
 }
 
 # ---- the build, and the models that cannot run here ---------------------------
@@ -523,58 +317,61 @@ if [[ "${NO_BUILD:-0}" != 1 && "${DRY_RUN:-0}" != 1 ]]; then
 	make -C "$ROOT" --no-print-directory -s all >&2 || die "the build failed"
 fi
 
-# csv_text TEXT: TEXT fit for a raw.csv field and a Markdown table cell (no
-# commas, bars or line breaks).
-csv_text() {
-	local t=${1//,/;}
-	t=${t//|//}
-	t=${t//$'\r'/ }
-	echo "${t//$'\n'/ }"
-}
-
 # UNAVAILABLE[MODEL]: why MODEL cannot run on this machine (bench/models.sh:
 # not built, or io_uring refused); every point of it is recorded as not run
-# with that reason. The check starts echo-uring for a moment.
+# with that reason. Asked once (it starts echo-uring for a moment), handed
+# to bench/point.sh as BENCH_UNAVAILABLE.
 declare -A UNAVAILABLE=()
+BENCH_UNAVAILABLE=""
 for m in "${MODELS[@]}"; do
 	if reason=$(model_unavailable "$SERVERS_DIR" "$m"); then
 		reason=$(csv_text "${reason:-cannot run here (no reason given)}")
 		UNAVAILABLE[$m]=$reason
+		BENCH_UNAVAILABLE+="$m"$'\t'"$reason"$'\n'
 		note "$m cannot run here, recorded as not run: $reason"
 	fi
 done
+export BENCH_UNAVAILABLE
 
 # ---- the plan --------------------------------------------------------------------
+# POINTS: "workload x" in order. Per point, the runs of one round and their
+# expected seconds; the expected duration at REPEATS rounds everywhere, and
+# at most (every adaptive point running MAX_REPEATS rounds). A not-run
+# point costs bench/point.sh's start, about 0.05 s.
 
-PLAN=()
+POINTS=()
+declare -A ROUND_S=() ROUND_RUNS=()
 expected_s=0
-runs_to_do=0
-for ((r = 1; r <= REPEATS; r++)); do
-	for w in "${WORKLOADS[@]}"; do
-		for x in $(workload_points "$w"); do
-			point_params "$w" "$x"
-			for m in "${MODELS[@]}"; do
-				PLAN+=("$r $w $x $m")
-				[[ -z "$(why_not "$m" "$w" "$P_CONNS" "$P_IDLE")" ]] || continue
-				runs_to_do=$((runs_to_do + 1))
-				expected_s=$(awk -v t="$expected_s" -v a="$(warmup_for "$m" "$w" "$P_CONNS")" -v b="$P_DUR" \
-					-v c="$(run_overhead_s "$m" "$P_CONNS" "$P_IDLE")" 'BEGIN { print t + a + b + c }')
-			done
+expected_max_s=0
+runs_min=0
+runs_max=0
+notrun_points=0
+for w in "${WORKLOADS[@]}"; do
+	for x in $(workload_points "$w"); do
+		POINTS+=("$w $x")
+		point_params "$w" "$x"
+		round_s=0 round_runs=0
+		for m in "${MODELS[@]}"; do
+			if [[ -n "$(why_not "$m" "$w" "$P_CONNS" "$P_IDLE")" ]]; then
+				notrun_points=$((notrun_points + 1))
+				round_s=$(awk -v t="$round_s" 'BEGIN { print t + 0.05 }')
+				continue
+			fi
+			round_runs=$((round_runs + 1))
+			round_s=$(awk -v t="$round_s" -v a="$(warmup_for "$m" "$w" "$P_CONNS")" -v b="$P_DUR" \
+				-v c="$(run_overhead_s "$m" "$w" "$P_CONNS" "$P_IDLE")" 'BEGIN { print t + a + b + c }')
 		done
+		ROUND_S["$w $x"]=$round_s ROUND_RUNS["$w $x"]=$round_runs
+		rounds_max=$REPEATS
+		! is_adaptive "$w" "$x" || rounds_max=$MAX_REPEATS
+		runs_min=$((runs_min + round_runs * REPEATS))
+		runs_max=$((runs_max + round_runs * rounds_max))
+		read -r expected_s expected_max_s < <(awk -v e="$expected_s" -v em="$expected_max_s" -v r="$round_s" \
+			-v n="$REPEATS" -v nm="$rounds_max" 'BEGIN { print e + r * n, em + r * nm }')
 	done
 done
 expected_s=$(awk -v t="$expected_s" 'BEGIN { printf "%d", t + 5 }')
-
-fmt_duration() {
-	local s=$1
-	if ((s >= 3600)); then
-		printf '%dh%02dm' $((s / 3600)) $((s % 3600 / 60))
-	elif ((s >= 60)); then
-		printf '%dm%02ds' $((s / 60)) $((s % 60))
-	else
-		printf '%ds' "$s"
-	fi
-}
+expected_max_s=$(awk -v t="$expected_max_s" 'BEGIN { printf "%d", t + 5 }')
 
 if [[ "$PIN" == 1 ]]; then
 	command -v taskset >/dev/null 2>&1 || die "taskset (util-linux) is missing: install it or run with PIN=0"
@@ -606,17 +403,30 @@ else
 fi
 bound_cores=$(awk -v b="$CLIENT_BOUND" -v c="$client_cores" 'BEGIN { printf "%.2f", b * c }')
 
+CI_PERCENT=$(awk -v t="$CI_TARGET" 'BEGIN { printf "%g", t * 100 }')
+rounds_text="$REPEATS round(s)"
+if [[ -n "$ADAPTIVE_POINTS" ]] && ((MAX_REPEATS > REPEATS)); then
+	rounds_text="$REPEATS round(s), up to $MAX_REPEATS at $ADAPTIVE_POINTS until the 95% intervals are within +-$CI_PERCENT%"
+fi
 note "$pinning"
-note "profile $BENCH: ${#MODELS[@]} models, workloads ${WORKLOADS[*]}, $REPEATS repeat(s), warm-up ${WARMUP}s + ${DURATION}s per point"
-note "$runs_to_do runs ($((${#PLAN[@]} - runs_to_do)) points not run); expected duration about $(fmt_duration "$expected_s")"
+note "profile $BENCH: ${#MODELS[@]} models, workloads ${WORKLOADS[*]}, $rounds_text; warm-up ${WARMUP}s + ${DURATION}s per point (idle ${IDLE_DURATION}s, churn ${CHURN_DURATION}s, open ${OPEN_DURATION}s, size ${SIZE_DURATION}s)"
+if ((runs_max > runs_min)); then
+	note "$runs_min to $runs_max runs ($notrun_points points not run); expected duration about $(fmt_duration "$expected_s"), at most $(fmt_duration "$expected_max_s")"
+else
+	note "$runs_min runs ($notrun_points points not run); expected duration about $(fmt_duration "$expected_s")"
+fi
+note "seed $SEED (SEED=$SEED repeats the order of the models in every round)"
 
 if [[ "${DRY_RUN:-0}" == 1 ]]; then
-	for entry in "${PLAN[@]}"; do
-		read -r r w x m <<<"$entry"
-		((r == 1)) || continue
+	for point in "${POINTS[@]}"; do
+		read -r w x <<<"$point"
 		point_params "$w" "$x"
-		reason=$(why_not "$m" "$w" "$P_CONNS" "$P_IDLE")
-		printf '%-6s %-10s %-8s %s\n' "$w" "$P_LABEL" "$m" "${reason:+not run: $reason}" >&2
+		rounds="$REPEATS round(s)"
+		! is_adaptive "$w" "$x" || ((MAX_REPEATS == REPEATS)) || rounds="$REPEATS-$MAX_REPEATS rounds (adaptive)"
+		for m in "${MODELS[@]}"; do
+			reason=$(why_not "$m" "$w" "$P_CONNS" "$P_IDLE")
+			printf '%-6s %-10s %-8s %s\n' "$w" "$P_LABEL" "$m" "${reason:+not run: }${reason:-$rounds}" >&2
+		done
 	done
 	exit 0
 fi
@@ -628,13 +438,17 @@ if [[ "${NO_REPORT:-0}" != 1 ]]; then
 	command -v gnuplot >/dev/null 2>&1 ||
 		die "gnuplot is not installed: run 'tests/ensure-packages gnuplot-nox' as root (or make bench), or apt-get install gnuplot-nox"
 fi
-
-# One bench at a time on a machine: two would measure each other.
-exec 9>>"$BENCH_LOCK"
-if ! flock -n 9; then
-	note "waiting for another bench to finish (lock $BENCH_LOCK, at most ${LOCK_WAIT}s)"
-	flock -w "$LOCK_WAIT" 9 || die "another bench still holds $BENCH_LOCK after ${LOCK_WAIT}s"
+# The server's figures come from the load generator (--server-pid).
+LOADGEN_SERVER_PID=0
+if [[ $("$LOADGEN" --help 2>&1 || true) == *--server-pid* ]]; then
+	LOADGEN_SERVER_PID=1
+else
+	note "warning: $LOADGEN has no --server-pid: the server's CPU and memory are not measured (rebuild it: make)"
 fi
+
+# One bench at a time on a machine: two would measure each other. The
+# points (bench/point.sh) run under this lock (BENCH_LOCK_HELD).
+take_bench_lock bench "$BENCH_LOCK" "$LOCK_WAIT"
 
 # A busy machine measures the other load as much as the servers.
 read -r load1 _ </proc/loadavg
@@ -642,15 +456,8 @@ if awk -v l="$load1" -v n="$(getconf _NPROCESSORS_ONLN)" 'BEGIN { exit !(l > n *
 	note "warning: load average $load1 on $(getconf _NPROCESSORS_ONLN) CPUs: other processes are busy; expect noisy figures"
 fi
 
-# The command prefixes that pin (taskset execs the program, so $! is its pid).
-SERVER_PIN=()
-CLIENT_PIN=()
-if [[ "$PIN" == 1 ]]; then
-	SERVER_PIN=(taskset -c "$SERVER_CPU")
-	CLIENT_PIN=(taskset -c "$CLIENT_CPU")
-	# This script (its sampling) and the load generator share the client's CPU.
-	taskset -cp "$CLIENT_CPU" $$ >/dev/null
-fi
+# This script shares the client's CPU with the load generator.
+[[ "$PIN" != 1 ]] || taskset -cp "$CLIENT_CPU" $$ >/dev/null
 
 host=$(hostname -s 2>/dev/null || hostname)
 run_id="$(date -u +%Y%m%dT%H%M%SZ)-$host"
@@ -665,6 +472,21 @@ run_id=$(basename "$RUN_DIR")
 LOG_DIR="$RUN_DIR/logs"
 mkdir -p "$LOG_DIR"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
+POINT_PID=
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+	local rc=$?
+	if [[ -n "$POINT_PID" ]]; then
+		# bench/point.sh stops its server and load generators on SIGTERM.
+		kill -TERM "$POINT_PID" 2>/dev/null || true
+		wait_exit "$POINT_PID" 60
+		POINT_PID=
+	fi
+	[[ -z "${TMP:-}" ]] || rm -rf "$TMP"
+	[[ ! -t 2 ]] || printf '\r\033[K' >&2
+	return "$rc"
+}
 trap cleanup EXIT
 trap 'note "interrupted"; exit 130' INT TERM HUP
 
@@ -715,8 +537,15 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "loadavg_start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "profile: $BENCH"
 	echo "repeats: $REPEATS"
+	echo "max_repeats: $MAX_REPEATS"
+	echo "adaptive_points: ${ADAPTIVE_POINTS:-none}"
+	echo "ci_target: $CI_TARGET"
+	echo "seed: $SEED"
 	echo "warmup_s: $WARMUP"
 	echo "duration_s: $DURATION"
+	echo "idle_duration_s: $IDLE_DURATION"
+	echo "churn_duration_s: $CHURN_DURATION"
+	echo "size_duration_s: $SIZE_DURATION"
 	echo "open_duration_s: $OPEN_DURATION"
 	echo "open_rate: $OPEN_RATE"
 	echo "pinning: $pinning"
@@ -725,6 +554,7 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "reactors_workers: $server_cores (its default: one reactor per usable core)"
 	echo "loadgen_threads: $LOADGEN_THREADS"
 	echo "client_bound_from: $bound_cores cores"
+	echo "server_figures: $([[ $LOADGEN_SERVER_PID == 1 ]] && echo "loadgen --server-pid, at the edges of the measured window" || echo "none (loadgen without --server-pid)")"
 	echo "pool_max_workers: $POOL_MAX_WORKERS"
 	echo "prefork_max_workers: $PREFORK_MAX_WORKERS"
 	echo "models: ${MODELS[*]}"
@@ -736,9 +566,14 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 RAW="$RUN_DIR/raw.csv"
 echo "$CSV_HEADER" >"$RAW"
 
-# ---- one run --------------------------------------------------------------------
+# ---- one run -------------------------------------------------------------------
 
-PAGE_KIB=$(($(getconf PAGESIZE) / 1024))
+# What every bench/point.sh of this run is given.
+export SERVERS_DIR LOADGEN PIN SERVER_CPU CLIENT_CPU WARMUP DURATION IDLE_DURATION CHURN_DURATION \
+	SIZE_DURATION OPEN_DURATION CLOSED_SIZE IDLE_ACTIVE OPEN_CONNS SIZE_CONNS LOADGEN_THREADS \
+	POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOG_DIR LOADGEN_SERVER_PID
+export CLIENT_BOUND_CORES=$bound_cores BENCH_LOCK_HELD=1
+
 LIVE=0
 [[ ! -t 2 ]] || LIVE=1
 
@@ -747,175 +582,98 @@ live() {
 	printf '\r\033[K%s' "$1" >&2
 }
 
-# short_row FIRST_FIELDS [COLUMN=VALUE...]: a row of a point that gave no
-# measurement: the fields given, the named columns, the rest empty.
-short_row() {
-	awk -v header="$CSV_HEADER" -v first="$1" 'BEGIN {
-		n = split(header, col, ",")
-		k = split(first, row, ",")
-		for (i = 2; i < ARGC; i++) {
-			eq = index(ARGV[i], "=")
-			named[substr(ARGV[i], 1, eq - 1)] = substr(ARGV[i], eq + 1)
+# summary_of ROW: the progress line's account of a raw.csv row.
+summary_of() {
+	awk -F, -v header="$CSV_HEADER" '
+		function si(x) {
+			if (x >= 1e6) return sprintf("%.3gM", x / 1e6)
+			if (x >= 1e3) return sprintf("%.3gk", x / 1e3)
+			return sprintf("%.3g", x)
 		}
-		line = row[1]
-		for (i = 2; i <= n; i++)
-			line = line "," (i <= k ? row[i] : named[col[i]])
-		print line
-	}' "${@:2}"
+		BEGIN { n = split(header, h, ","); for (i = 1; i <= n; i++) c[h[i]] = i }
+		{
+			if ($c["status"] == "not-run") { print "not run: " $c["reason"]; exit }
+			if ($c["status"] == "failed") { print "FAILED: " $c["reason"]; exit }
+			line = sprintf("%s msg/s  p99 %s us", si($c["msgs_per_s"] + 0), si($c["lat_p99_us"] + 0))
+			if ($c["server_us_per_msg"] != "")
+				line = line sprintf("  server %s us/msg (%.2f cores)", si($c["server_us_per_msg"] + 0), $c["server_cpu_cores"])
+			if ($c["server_rss_kib"] != "")
+				line = line "  " si($c["server_rss_kib"] / 1024) " MiB"
+			if ($c["client_cpu"] != "")
+				line = line sprintf("  client %.0f%%%s", $c["client_cpu"] * 100, $c["client_bound"] == 1 ? " (client-bound)" : "")
+			if ($c["status"] != "ok")
+				line = line "  ERROR: " $c["reason"]
+			print line
+		}' <<<"$1"
 }
 
-# wait_conns MODEL WANTED PID_TO_WATCH: waits until the server holds WANTED
-# connections, while PID_TO_WATCH (the client) runs, SETUP_TIMEOUT at most.
-# Prints how many it holds.
-wait_conns() {
-	local model=$1 wanted=$2 watch=$3 have deadline=$(($(now_us) + SETUP_TIMEOUT * 1000000))
-	while :; do
-		have=$(server_conns "$SERVER_PID" "$model")
-		if ((have >= wanted)) || ! process_running "$watch" || (($(now_us) >= deadline)); then
-			break
-		fi
-		sleep 0.1
-	done
-	echo "$have"
-}
-
-# run_point REPEAT WORKLOAD X MODEL: writes one raw.csv row; sets ROW_SUMMARY.
-#
-# The timeline of a run: the server starts; for idle points a first
-# loadgen opens the idle connections and holds them (one of them sends a
-# message a second: loadgen needs one active connection), and we wait until
-# the server has accepted them all. Then the measuring loadgen starts: it
-# connects, warms up (longer when the server needs time to accept many
-# connections: fork forks once for each), and measures. The server is
-# sampled at the start and the end of a window inside the measured time (a
-# tenth of it left out at each end) and in its middle.
+# run_point MODEL WORKLOAD X ROUND: bench/point.sh, its row appended to
+# raw.csv; sets ROW_SUMMARY. Run in the background and waited for, so that an
+# interrupt reaches it (it stops its own server).
 run_point() {
-	local r=$1 w=$2 x=$3 m=$4 reason args lg_args json lg_exit out warmup_s
-	local t_start t_a t_b margin_us dur_us warm_us stat_a stat_b stat_mid pss have cost_a cost_b
-	point_params "$w" "$x"
-	warmup_s=$(warmup_for "$m" "$w" "$P_CONNS")
-	local head="$m,$w,$x,$r"
-	local shape="$P_CONNS,$P_IDLE,$P_SIZE,1,$P_RATE,$warmup_s,$P_DUR"
-	reason=$(why_not "$m" "$w" "$P_CONNS" "$P_IDLE")
-	if [[ -n "$reason" ]]; then
-		short_row "$head,not-run,$reason,$shape" >>"$RAW"
-		ROW_SUMMARY="not run: $reason"
-		return 0
+	local status=0 row
+	SEED=$4 "$BENCH_DIR/point.sh" "$@" >"$TMP/row" 9>&- &
+	POINT_PID=$!
+	wait "$POINT_PID" || status=$?
+	POINT_PID=
+	row=$(head -n 1 "$TMP/row")
+	if ((status != 0)) || [[ -z "$row" ]]; then
+		row=$(ROW_REASON="bench/point.sh exit $status (see its message above)" awk -v header="$CSV_HEADER" \
+			-v model="$1" -v workload="$2" -v x="$3" -v repeat="$4" -v status=failed \
+			-f "$BENCH_DIR/row.awk" /dev/null)
 	fi
-	args=$(server_args "$m" $((P_CONNS + P_IDLE)))
-	# shellcheck disable=SC2086 # args is a list of options
-	if ! start_server "$m" $args; then
-		reason="server did not start (see logs/server-$m.log)"
-		short_row "$head,failed,$reason,$shape" "server_args=$args" >>"$RAW"
-		ROW_SUMMARY="FAILED: $reason"
-		return 0
-	fi
-
-	local lg_limit_s
-	lg_limit_s=$(awk -v a="$warmup_s" -v b="$P_DUR" -v c="$SETUP_TIMEOUT" 'BEGIN { printf "%d", a + b + c + 10 }')
-	if [[ "$w" == idle ]] && ((P_IDLE > 0)); then
-		local hold_s=$((lg_limit_s + SETUP_TIMEOUT + 10))
-		printf '=== %s %s %s r%s: idle holder, %d connections\n' "$w" "$x" "$m" "$r" "$P_IDLE" >>"$LOG_DIR/loadgen.log"
-		"${CLIENT_PIN[@]}" timeout -k 2 "$hold_s" "$LOADGEN" -p "$SERVER_PORT" -c 1 -r 1 \
-			--idle $((P_IDLE - 1)) -W 0 -d "${hold_s}s" --connect-timeout 10s --format json -q \
-			>/dev/null 2>>"$LOG_DIR/loadgen.log" 9>&- &
-		HOLDER_PID=$!
-		live "[$DONE/$TOTAL] $w $P_LABEL $m r$r/$REPEATS: opening $P_IDLE idle connections"
-		have=$(wait_conns "$m" "$P_IDLE" "$HOLDER_PID")
-		if ((have < P_IDLE)); then
-			stop_holder
-			stop_server
-			reason="the server held $have of $P_IDLE idle connections after ${SETUP_TIMEOUT}s"
-			short_row "$head,failed,$reason,$shape" "server_args=$args" >>"$RAW"
-			ROW_SUMMARY="FAILED: $reason"
-			return 0
-		fi
-	fi
-
-	lg_args=(-p "$SERVER_PORT" -c "$P_CONNS" -t "$LOADGEN_THREADS" -s "$P_SIZE"
-		-W "$(s_to_ms "$warmup_s")ms" -d "$(s_to_ms "$P_DUR")ms" --seed "$r"
-		--connect-timeout 10s --format json -q)
-	case "$w" in
-	churn) lg_args+=(--churn) ;;
-	open) lg_args+=(-r "$P_RATE") ;;
-	esac
-	json="$TMP/out.json"
-	: >"$json"
-	printf '=== %s %s %s r%s: %s\n' "$w" "$x" "$m" "$r" "${lg_args[*]}" >>"$LOG_DIR/loadgen.log"
-	t_start=$(now_us)
-	"${CLIENT_PIN[@]}" timeout -k 2 "$lg_limit_s" "$LOADGEN" "${lg_args[@]}" >"$json" 2>>"$LOG_DIR/loadgen.log" 9>&- &
-	LG_PID=$!
-	live "[$DONE/$TOTAL] $w $P_LABEL $m r$r/$REPEATS: warming up"
-
-	warm_us=$(s_to_us "$warmup_s")
-	dur_us=$(s_to_us "$P_DUR")
-	margin_us=$((dur_us / 10))
-	sleep_until_us $((t_start + warm_us + margin_us))
-	live "[$DONE/$TOTAL] $w $P_LABEL $m r$r/$REPEATS: measuring"
-	sample
-	t_a=$SAMPLE_T cost_a=$SAMPLE_COST stat_a=$SAMPLE
-	if [[ "$w" != idle ]] || ((P_IDLE == 0)); then
-		sleep_until_us $((t_start + warm_us + dur_us / 2))
-		sample
-		stat_mid=$SAMPLE
-		pss=$(server_pss_kib "$stat_mid")
-	fi
-	sleep_until_us $((t_start + warm_us + dur_us - margin_us))
-	# A window that outlived the client is not a measurement of it.
-	local window_ok=1
-	process_running "$LG_PID" || window_ok=0
-	sample
-	t_b=$SAMPLE_T cost_b=$SAMPLE_COST stat_b=$SAMPLE
-	# Reading /proc must be quick beside the window: fork with thousands of
-	# children takes half a second per look, and gets no CPU figure then.
-	((cost_a <= (t_b - t_a) / 4 && cost_b <= (t_b - t_a) / 4)) || window_ok=0
-
-	wait_child "$LG_PID" "$((lg_limit_s + 5))"
-	lg_exit=$WAITED
-	LG_PID=
-	if [[ "$w" == idle ]] && ((P_IDLE > 0)); then
-		# Idle points: the memory of the idle connections, still held.
-		sample
-		stat_mid=$SAMPLE
-		pss=$(server_pss_kib "$stat_mid")
-	fi
-	stop_holder
-	stop_server
-
-	awk -f "$BENCH_DIR/jsonflat.awk" "$json" >"$TMP/flat" 2>/dev/null || : >"$TMP/flat"
-	out=$(awk -v head="$head" -v shape="$shape" -v lg_exit="$lg_exit" -v server_exit="$SERVER_EXIT" \
-		-v args="$args" -v stat_a="$stat_a" -v stat_b="$stat_b" -v stat_mid="$stat_mid" -v pss="$pss" \
-		-v t_a="$t_a" -v t_b="$t_b" -v window_ok="$window_ok" -v page_kib="$PAGE_KIB" \
-		-v bound="$bound_cores" -v lg_limit="$lg_limit_s" -f "$BENCH_DIR/row.awk" "$TMP/flat")
-	echo "${out%%$'\n'*}" >>"$RAW"
-	ROW_SUMMARY=${out#*$'\n'}
+	echo "$row" >>"$RAW"
+	ROW_SUMMARY=$(summary_of "$row")
 }
 
 # ---- the runs ------------------------------------------------------------------
 
-TOTAL=${#PLAN[@]}
+TOTAL=$((runs_min + notrun_points))
 DONE=0
 t_begin=$(now_us)
 done_expected_s=0
-for entry in "${PLAN[@]}"; do
-	read -r r w x m <<<"$entry"
+for point in "${POINTS[@]}"; do
+	read -r w x <<<"$point"
 	point_params "$w" "$x"
-	DONE=$((DONE + 1))
-	live "[$DONE/$TOTAL] $w $P_LABEL $m r$r/$REPEATS: starting"
-	run_point "$r" "$w" "$x" "$m"
-	# Not-run points are listed once, not once per repeat.
-	if [[ "$ROW_SUMMARY" == "not run:"* ]]; then
-		((r == 1)) || continue
-	else
-		done_expected_s=$(awk -v t="$done_expected_s" -v a="$(warmup_for "$m" "$w" "$P_CONNS")" -v b="$P_DUR" \
-			-v c="$(run_overhead_s "$m" "$P_CONNS" "$P_IDLE")" 'BEGIN { print t + a + b + c }')
-	fi
-	# Time left: the plan's estimate, scaled by how the estimate has held up.
-	left=$(awk -v e="$expected_s" -v d="$done_expected_s" -v el="$((($(now_us) - t_begin) / 1000000))" \
-		'BEGIN { f = (d > 5) ? el / d : 1; l = (e - d) * f; printf "%d", (l > 0 ? l : 0) }')
-	live ""
-	printf '[%*d/%d %6s left] %-6s %-10s %-8s r%d/%d  %s\n' "${#TOTAL}" "$DONE" "$TOTAL" \
-		"$(fmt_duration "$left")" "$w" "$P_LABEL" "$m" "$r" "$REPEATS" "$ROW_SUMMARY" >&2
+	rounds_max=$REPEATS
+	! is_adaptive "$w" "$x" || rounds_max=$MAX_REPEATS
+	r=0
+	while :; do
+		r=$((r + 1))
+		mapfile -t order < <(shuffled_models "$w" "$x" "$r")
+		for m in "${order[@]}"; do
+			live "[$DONE/$TOTAL] $w $P_LABEL $m r$r: running"
+			run_point "$m" "$w" "$x" "$r"
+			# Not-run points are listed once, not once per round.
+			if [[ "$ROW_SUMMARY" == "not run:"* ]]; then
+				((r == 1)) || continue
+				DONE=$((DONE + 1))
+			else
+				DONE=$((DONE + 1))
+				done_expected_s=$(awk -v t="$done_expected_s" -v a="$(warmup_for "$m" "$w" "$P_CONNS")" -v b="$P_DUR" \
+					-v c="$(run_overhead_s "$m" "$w" "$P_CONNS" "$P_IDLE")" 'BEGIN { print t + a + b + c }')
+			fi
+			# Time left: the plan's estimate, scaled by how the estimate has held up.
+			left=$(awk -v e="$expected_s" -v d="$done_expected_s" -v el="$((($(now_us) - t_begin) / 1000000))" \
+				'BEGIN { f = (d > 5) ? el / d : 1; l = (e - d) * f; printf "%d", (l > 0 ? l : 0) }')
+			live ""
+			printf '[%*d/%d %6s left] %-6s %-10s %-8s r%d  %s\n' "${#TOTAL}" "$DONE" "$TOTAL" \
+				"$(fmt_duration "$left")" "$w" "$P_LABEL" "$m" "$r" "$ROW_SUMMARY" >&2
+		done
+		((r >= REPEATS)) || continue
+		is_adaptive "$w" "$x" || break
+		loose=$(loose_intervals "$w" "$x")
+		if [[ -z "$loose" ]]; then
+			note "$w $P_LABEL: every interval within +-$CI_PERCENT% after $r rounds"
+			break
+		elif ((r >= rounds_max)); then
+			note "$w $P_LABEL: after $r rounds (MAX_REPEATS), still wider than +-$CI_PERCENT%: $loose"
+			break
+		fi
+		note "$w $P_LABEL: round $((r + 1)) of at most $rounds_max: $loose"
+		TOTAL=$((TOTAL + ROUND_RUNS["$w $x"]))
+		expected_s=$(awk -v e="$expected_s" -v r="${ROUND_S["$w $x"]}" 'BEGIN { printf "%d", e + r }')
+	done
 done
 live ""
 elapsed=$((($(now_us) - t_begin) / 1000000))

@@ -13,11 +13,14 @@
 # the churn (its closed loop would hold the one slot for the whole run).
 # Memory and descriptors are summed over the server's processes: fork's
 # children and prefork's workers hold the connections, not the parent.
-# prefork gets a worker for every client (SOAK_CONNECTIONS + 4, since a worker
-# serves one client at a time), pool as many threads; reactors runs with its
-# default, one reactor per core. A model that cannot run here
-# (bench/models.sh: not built, io_uring unavailable) is skipped with the
-# reason, and does not fail the soak.
+# Each server gets the bench's options (bench/models.txt) for
+# SOAK_CONNECTIONS + 4 connections: prefork a worker for every client (a
+# worker serves one client at a time), pool as many threads, fork and thread
+# their caps raised; reactors runs with its default, one reactor per core.
+# Not a bench point (bench/point.sh): two load generators at once, and the
+# server watched for the whole run, not over one window. A model that cannot
+# run here (bench/models.sh: not built, io_uring unavailable) is skipped with
+# the reason, and does not fail the soak.
 #
 #   make soak                       every model, 20 s each (about 3 minutes)
 #   SOAK_SECONDS=60 bench/soak.sh poll epoll-et
@@ -42,7 +45,7 @@ BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
 LOCK_WAIT=${LOCK_WAIT:-1800}
 # shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 source bench/models.sh
-# shellcheck source=bench/lib.sh disable=SC1091 # now_ms, alive, take_bench_lock
+# shellcheck source=bench/lib.sh disable=SC1091 # alive, start_ready, tree_*, take_bench_lock
 source bench/lib.sh
 
 die() {
@@ -68,49 +71,13 @@ cleanup() {
 trap cleanup EXIT
 
 
-running() {
-	[[ -e /proc/$1 && $(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) != Z ]]
-}
-
-# tree PID: PID and its descendants.
-tree() {
-	local child list children=()
-	echo "$1"
-	for list in "/proc/$1/task/"*/children; do
-		read -r -a children 2>/dev/null <"$list" || true
-		for child in "${children[@]}"; do
-			tree "$child"
-		done
-	done
-}
-
-rss_kib() {
-	local pid total=0 kib
-	for pid in $(tree "$1"); do
-		kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || kib=0
-		total=$((total + ${kib:-0}))
-	done
-	echo "$total"
-}
-
-# fd_count PID: open descriptors of PID and its descendants.
-fd_count() {
-	local pid fds total=0
-	for pid in $(tree "$1"); do
-		fds=("/proc/$pid/fd/"*)
-		# A process that has just exited leaves the pattern unexpanded.
-		[[ -L ${fds[0]} ]] && total=$((total + ${#fds[@]}))
-	done
-	echo "$total"
-}
-
 # settle PID: waits (5 s at most) until PID's processes and descriptors stop
 # changing: prefork forks its workers, and reactors starts its loops, after
 # the readiness line.
 settle() {
 	local last="" now same=0 deadline_ms=$(($(now_ms) + 5000))
 	while ((same < 3)) && (($(now_ms) < deadline_ms)); do
-		now="$(tree "$1" | wc -l) $(fd_count "$1")"
+		now="$(tree_pids "$1" | wc -l) $(tree_fd_count "$1")"
 		if [[ $now == "$last" ]]; then
 			same=$((same + 1))
 		else
@@ -128,31 +95,26 @@ json_field() {
 # soak MODEL: one row "model msgs_per_s conns_per_s rss... fds... verdict".
 soak() {
 	local model=$1
-	local out="$WORK/$model.out" line port server opts=() loadgens=()
+	local port server opts=() loadgens=()
 	local start_ms deadline_ms quarter_ms rss kib rss_first rss_quarter="" rss_max=0 rss_end=0
 	local fds fds_before fds_max=0 fds_after closed="" churn="" msgs=0 conns=0 verdict=ok pid
-	case $model in
-	pool) opts=(-w $((SOAK_CONNECTIONS + 8))) ;;
-	prefork) opts=(-w $((SOAK_CONNECTIONS + 4))) ;;
-	fork) opts=(-m $((SOAK_CONNECTIONS + 64))) ;;
-	esac
-	"$SERVERS_DIR/echo-$model" -p 0 "${opts[@]}" >"$out" 2>"$WORK/$model.err" </dev/null 9>&- &
-	server=$!
+	# The bench's options for as many connections as the soak's clients (the
+	# closed loop, the churn's two, and a little room): a worker each for
+	# pool and prefork, caps raised for fork and thread (bench/models.txt).
+	read -r -a opts <<<"$(model_server_args "$model" $((SOAK_CONNECTIONS + 4)))"
+	if ! start_ready 5000 "$WORK/$model.out" "$WORK/$model.err" "$SERVERS_DIR/echo-$model" -p 0 "${opts[@]}"; then
+		pids+=("$READY_PID")
+		die "echo-$model did not start: $READY_REASON"
+	fi
+	server=$READY_PID port=$READY_PORT
 	pids+=("$server")
-	deadline_ms=$(($(now_ms) + 5000))
-	until IFS= read -r line <"$out"; do
-		if ! running "$server" || (($(now_ms) >= deadline_ms)); then
-			die "echo-$model did not start"
-		fi
-		sleep 0.05
-	done
-	port=${line##*:}
-	port=${port%% *}
 	settle "$server"
-	fds_before=$(fd_count "$server")
-	rss_first=$(rss_kib "$server")
+	fds_before=$(tree_fd_count "$server")
+	rss_first=$(tree_rss_kib "$server")
 
-	if [[ $model != blocking ]]; then
+	# A model that serves one client at a time gets only the churn: its
+	# closed loop would hold the one slot for the whole run.
+	if ! model_one_client "$model"; then
 		"$LOADGEN" -p "$port" -c "$SOAK_CONNECTIONS" -d "${SOAK_SECONDS}s" -W 0 -q \
 			--format json >"$WORK/$model.closed" 2>&1 9>&- &
 		loadgens+=("$!")
@@ -165,11 +127,11 @@ soak() {
 	start_ms=$(now_ms)
 	quarter_ms=$((start_ms + SOAK_SECONDS * 250))
 	deadline_ms=$((start_ms + SOAK_SECONDS * 1000 + 30000))
-	while running "${loadgens[0]}" || running "${loadgens[-1]}"; do
+	while alive "${loadgens[0]}" || alive "${loadgens[-1]}"; do
 		(($(now_ms) < deadline_ms)) || die "the load generators on echo-$model overran"
-		running "$server" || break
-		rss=$(rss_kib "$server")
-		fds=$(fd_count "$server")
+		alive "$server" || break
+		rss=$(tree_rss_kib "$server")
+		fds=$(tree_fd_count "$server")
 		((rss <= rss_max)) || rss_max=$rss
 		((fds <= fds_max)) || fds_max=$fds
 		[[ -n $rss_quarter || $(now_ms) -lt $quarter_ms ]] || rss_quarter=$rss
@@ -179,11 +141,11 @@ soak() {
 	for pid in "${loadgens[@]}"; do
 		wait "$pid" || verdict="loadgen-error"
 	done
-	running "$server" || verdict="died"
+	alive "$server" || verdict="died"
 
 	# Once the clients are gone, every descriptor must be back.
 	deadline_ms=$(($(now_ms) + 5000))
-	while fds_after=$(fd_count "$server") && ((fds_after != fds_before)) &&
+	while fds_after=$(tree_fd_count "$server") && ((fds_after != fds_before)) &&
 		(($(now_ms) < deadline_ms)); do
 		sleep 0.05
 	done

@@ -24,8 +24,11 @@
 #            rest wait in the backlog (their messages time out: the "no echo"
 #            column) and are accepted, and counted, once loadgen closes them.
 #
-# The table gives the per-worker counts, max/min and the coefficient of
-# variation (standard deviation / mean, over workers; 0 is perfectly even).
+# Each of these is one bench point (bench/point.sh: the server's options
+# SERVER_ARGS="-w N [--reuseport]", no warm-up; the server's stderr, where its
+# stop line is, kept through LOG_DIR). The table gives the per-worker counts,
+# max/min and the coefficient of variation (standard deviation / mean, over
+# workers; 0 is perfectly even).
 #
 # Then the consequence that matters for prefork --reuseport: SPREAD_TRIALS (50)
 # trials, each two connections opened at once and held, one byte sent on each:
@@ -58,7 +61,7 @@ LOCK_WAIT=${LOCK_WAIT:-900}
 SPREAD_OUT=${SPREAD_OUT:-}
 # shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 source "$ROOT/bench/models.sh"
-# shellcheck source=bench/lib.sh disable=SC1091 # now_ms, alive, take_bench_lock
+# shellcheck source=bench/lib.sh disable=SC1091 # start_ready, alive, take_bench_lock
 source "$ROOT/bench/lib.sh"
 
 die() {
@@ -93,31 +96,15 @@ fi
 # server_start MODEL WORKERS [ARG...]: starts the server pinned to SERVER_CPU
 # and waits (5 s at most) for its readiness line; sets SERVER_PID and PORT.
 server_start() {
-	local model=$1 workers=$2 line deadline
+	local model=$1 workers=$2
 	shift 2
-	: >"$TMP/server.out"
-	taskset -c "$SERVER_CPU" "$BIN/echo-$model" -p 0 -w "$workers" "$@" \
-		</dev/null >"$TMP/server.out" 2>"$TMP/server.err" 9>&- &
-	SERVER_PID=$!
-	deadline=$(($(now_ms) + 5000))
-	until IFS= read -r line <"$TMP/server.out"; do
-		alive "$SERVER_PID" || die "echo-$model exited before it was ready: $(head -c 300 "$TMP/server.err")"
-		(($(now_ms) < deadline)) || die "echo-$model printed no readiness line within 5 s"
-		sleep 0.01
-	done
-	PORT=${line##*:}
-	PORT=${PORT%% *}
-}
-
-# accept_queue_empty: no listener on PORT has a connection waiting to be
-# accepted (/proc/net/tcp: a listener's rx_queue is its accept queue).
-accept_queue_empty() {
-	local hex queue
-	hex=$(printf "%04X" "$PORT")
-	# "sl local_address rem_address st tx_queue:rx_queue ...", in hex; 0A is LISTEN.
-	while read -r queue; do
-		((16#$queue == 0)) || return 1
-	done < <(awk -v port=":$hex" '$2 ~ port "$" && $4 == "0A" { split($5, q, ":"); print q[2] }' /proc/net/tcp)
+	: >"$TMP/server.err"
+	if ! start_ready 5000 "$TMP/server.out" "$TMP/server.err" \
+		taskset -c "$SERVER_CPU" "$BIN/echo-$model" -p 0 -w "$workers" "$@"; then
+		SERVER_PID=$READY_PID
+		die "echo-$model: $READY_REASON: $(head -c 300 "$TMP/server.err")"
+	fi
+	SERVER_PID=$READY_PID PORT=$READY_PORT
 }
 
 # server_stop: waits (5 s at most) until every connection made was accepted,
@@ -126,7 +113,7 @@ accept_queue_empty() {
 server_stop() {
 	local deadline line
 	deadline=$(($(now_ms) + 5000))
-	until accept_queue_empty || (($(now_ms) >= deadline)); do
+	until listen_queue_empty "$PORT" || (($(now_ms) >= deadline)); do
 		sleep 0.02
 	done
 	kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -142,8 +129,15 @@ server_stop() {
 	fi
 	wait "$SERVER_PID" 2>/dev/null || die "the server's exit status was not 0: $(tail -n 3 "$TMP/server.err")"
 	SERVER_PID=""
-	# "echo-prefork: connections served per worker (one shared listener): 5 7 (total 12)"
-	line=$(grep -E '^echo-[a-z-]+: connections (served|accepted) per ' "$TMP/server.err" | tail -n 1) ||
+	stop_line_counts "$TMP/server.err"
+}
+
+# stop_line_counts FILE: sets COUNTS to the per-worker counts of the last
+# stop line in FILE (the server's stderr):
+# "echo-prefork: connections served per worker (one shared listener): 5 7 (total 12)"
+stop_line_counts() {
+	local line
+	line=$(grep -E '^echo-[a-z-]+: connections (served|accepted) per ' "$1" | tail -n 1) ||
 		die "no per-worker stop line in the server's stderr"
 	COUNTS=$(sed -E 's/.*\): ([0-9 ]+) \(total [0-9]+\)$/\1/' <<<"$line")
 	[[ $COUNTS =~ ^[0-9]+( [0-9]+)*$ ]] || die "cannot read the counts of: $line"
@@ -164,16 +158,24 @@ stats() {
 	}' "$@"
 }
 
-# loadgen ARG...: bin/loadgen pinned to CLIENT_CPU, JSON in $TMP/loadgen.json.
-loadgen() {
-	taskset -c "$CLIENT_CPU" timeout -k 2 60 "$BIN/loadgen" -p "$PORT" -W 0 -q --format json "$@" \
-		>"$TMP/loadgen.json" 2>"$TMP/loadgen.err" 9>&- || true
-}
-
-json_number() {
-	local json
-	json=$(cat "$TMP/loadgen.json" 2>/dev/null) || true
-	[[ $json =~ \"$1\":([0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo "?"
+# run_point MODEL WORKLOAD X WORKERS [FLAG]: one bench point (bench/point.sh:
+# the server pinned to SERVER_CPU with -w WORKERS and FLAG, bin/loadgen pinned
+# to CLIENT_CPU, no warm-up); sets COUNTS from the server's stop line and
+# NO_ECHO to the load generator's timeouts (messages never echoed).
+run_point() {
+	local model=$1 workload=$2 x=$3 workers=$4 flag=${5:-} row header status server_exit
+	rm -rf "$TMP/logs"
+	row=$(SERVER_ARGS="-w $workers${flag:+ $flag}" LOG_DIR="$TMP/logs" SERVERS_DIR="$BIN" \
+		LOADGEN="$BIN/loadgen" PIN=1 SERVER_CPU="$SERVER_CPU" CLIENT_CPU="$CLIENT_CPU" WARMUP=0 \
+		DURATION=1 CHURN_DURATION="$SPREAD_CHURN_SECONDS" BENCH_LOCK_HELD=1 \
+		"$ROOT/bench/point.sh" "$model" "$workload" "$x" 1 9>&-)
+	header=$("$ROOT/bench/point.sh" --header)
+	read -r status server_exit NO_ECHO < <(awk -F, -v header="$header" 'BEGIN {
+			n = split(header, h, ","); for (i = 1; i <= n; i++) c[h[i]] = i }
+		{ print $c["status"], ($c["server_exit"] == "" ? "?" : $c["server_exit"]), ($c["err_timeout"] == "" ? "?" : $c["err_timeout"]) }' <<<"$row")
+	[[ $status == ok || $status == error ]] || die "$model $workload $x: $(cut -d, -f5,6 <<<"$row")"
+	[[ $server_exit == 0 ]] || die "the server's exit status was $server_exit: $(tail -n 3 "$TMP/logs/server-$model.log")"
+	stop_line_counts "$TMP/logs/server-$model.log"
 }
 
 CONFIGS=("prefork|one shared listener|" "prefork|SO_REUSEPORT, one per worker|--reuseport"
@@ -200,21 +202,17 @@ cat "$out"
 
 for config in "${CONFIGS[@]}"; do
 	IFS='|' read -r model listener flag <<<"$config"
-	flags=()
-	[[ -z $flag ]] || flags=("$flag")
 	for workers in $SPREAD_WORKERS; do
 		for load in churn $SPREAD_HELD; do
-			server_start "$model" "$workers" "${flags[@]}"
 			if [[ $load == churn ]]; then
-				loadgen --churn -c 1 -d "${SPREAD_CHURN_SECONDS}s"
+				run_point "$model" churn 1 "$workers" "$flag"
 				label="churn ${SPREAD_CHURN_SECONDS} s"
 			else
-				loadgen -c "$load" -d 1s
+				run_point "$model" closed "$load" "$workers" "$flag"
 				label="held $load"
 			fi
-			server_stop
 			read -r -a counts <<<"$COUNTS"
-			row="| $model${flag:+ $flag} | $listener | $workers | $label | $(stats "${counts[@]}") | $(json_number timeout) |"
+			row="| $model${flag:+ $flag} | $listener | $workers | $label | $(stats "${counts[@]}") | $NO_ECHO |"
 			echo "$row" | tee -a "$out"
 		done
 	done

@@ -5,11 +5,16 @@
 # - bench/report.sh on a hand-made raw.csv: medians over repeats, gaps for
 #   points that did not run (never zeros), the summary and its reasons, the
 #   charts as PNG and SVG;
-# - bench/run.sh with a stand-in load generator that prints a fixed report:
-#   not-run points are recorded with their reason and cost no run (a model
-#   that cannot run here, through a stand-in servers folder; prefork past
-#   its cap), every row has every column, results/latest moves to the new
-#   run, an unpinned run says so everywhere;
+# - bench/point.sh, one point: one well-formed raw.csv row whether the point
+#   ran, was not run (the reason from bench/models.txt, the facts table) or
+#   failed;
+# - bench/run.sh with a stand-in load generator that prints a report whose
+#   figures the test sets: not-run points are recorded with their reason and
+#   cost no run (a model that cannot run here, through a stand-in servers
+#   folder; prefork past its cap), every row has every column, results/latest
+#   moves to the new run, an unpinned run says so everywhere; the models of a
+#   round come in an order shuffled from the seed; adaptive rounds stop when
+#   the intervals are tight, and at MAX_REPEATS when they are not;
 # - the figure table for the README (bench/figures.sh) from synthetic runs;
 # - one tiny real run (two event-loop models, two points, 0.3 s each) when
 #   bin/loadgen exists, through the shared bench lock.
@@ -23,8 +28,8 @@ load test_helper
 setup() {
 	RUN_DIR="$BATS_TEST_TMPDIR/run"
 	mkdir -p "$RUN_DIR"
-	CSV_HEADER=$(sed -n 's/^CSV_HEADER="\(.*\)"$/\1/p' "$ROOT/bench/run.sh")
-	[[ -n "$CSV_HEADER" ]] || fail "no CSV_HEADER in bench/run.sh"
+	CSV_HEADER=$("$ROOT/bench/point.sh" --header)
+	[[ -n "$CSV_HEADER" ]] || fail "bench/point.sh --header printed nothing"
 }
 
 need_gnuplot() {
@@ -158,7 +163,7 @@ agg_field() {
 	run bench_report
 	assert_success
 	run grep -E '^\| select \|' "$RUN_DIR/README.md"
-	assert_line --index 0 --partial "| 20k | 20k | — |"
+	assert_line --index 0 --partial "| 20k ±156% | 20k ±156% | — |"
 	run grep -E '^\| fork \|' "$RUN_DIR/README.md"
 	assert_line --index 0 --partial "| ✗ |"
 	run cat "$RUN_DIR/README.md"
@@ -167,7 +172,7 @@ agg_field() {
 	assert_output --partial "| closed | fork | 1024 | failed | loadgen did not finish within 20 s |"
 	assert_output --partial "1 of 3 repeats failed"
 	# The client-bound point is starred.
-	assert_output --regexp '\| epoll-et \| 4.99k\* \|'
+	assert_output --regexp '\| epoll-et \| 4.99k\* ±0% \|'
 	assert_output --partial "Machine: Test CPU, 2 cores, Linux 6.1.0."
 }
 
@@ -197,30 +202,56 @@ agg_field() {
 	assert_output --partial "raw.csv: no such file"
 }
 
-# ---- the driver, with a stand-in load generator -----------------------------
+# ---- one point, and the driver, with a stand-in load generator ---------------
 
-# A load generator that loads nothing: it sleeps warm-up + duration and prints
-# a fixed report. Enough to drive bench/run.sh end to end, deterministically.
+# A load generator that loads nothing: it sleeps warm-up + duration and
+# prints a CSV report (bin/loadgen --format csv: a header and one row) with
+# the columns bench/point.sh reads. Enough to drive bench/point.sh and
+# bench/run.sh end to end, deterministically. With --server-pid it reads the
+# server's RSS, processes and threads from /proc, as the real one does, so
+# a wrong pid shows. Its figures are the test's: FAKE_MSGS (messages per
+# second per connection, 1000), FAKE_US (server CPU per message, 10 µs),
+# each spread by FAKE_SPREAD and FAKE_US_SPREAD (fractions: the figure is
+# multiplied by 1 - spread, 1 or 1 + spread, by --seed, which is the round);
+# FAKE_EXIT: exit with that status and print nothing.
 write_fake_loadgen() {
 	FAKE_LOADGEN="$BATS_TEST_TMPDIR/fake-loadgen"
 	cat >"$FAKE_LOADGEN" <<-'EOF'
 		#!/usr/bin/env bash
 		set -euo pipefail
 		[[ "${1:-}" != -V ]] || { echo "fake-loadgen 0"; exit 0; }
-		warm=0 dur=1 conns=1
+		[[ "${1:-}" != --help ]] || { echo "  --server-pid PID   the server's figures"; exit 0; }
+		warm=0 dur=1000 conns=1 seed=1 spid="" mode=closed
 		while [[ $# -gt 0 ]]; do
 			case "$1" in
 			-W) warm=${2%ms}; shift ;;
 			-d) dur=${2%ms}; shift ;;
 			-c) conns=$2; shift ;;
-			-p | -t | -s | -r | --seed | --idle | --connect-timeout | --format) shift ;;
+			--seed) seed=$2; shift ;;
+			--server-pid) spid=$2; shift ;;
+			--churn) mode=churn ;;
+			-r) mode=open; shift ;;
+			-p | -t | -s | --idle | --connect-timeout | --format) shift ;;
 			esac
 			shift
 		done
+		[[ -z ${FAKE_EXIT:-} ]] || exit "$FAKE_EXIT"
 		sleep "$(awk -v a="$warm" -v b="$dur" 'BEGIN { print (a + b) / 1000 }')"
-		printf '{"mode":"closed","connections":%d,"msgs_per_s":%d,"mib_per_s":1.0,"messages":1000,' "$conns" $((1000 * conns))
-		printf '"latency_us":{"min":10,"p50":20,"p90":30,"p99":40,"p999":50,"max":60,"mean":21},'
-		printf '"errors":{"connect":0,"mismatch":0,"reset":0,"timeout":0},"client_cpu":0.5,"complete":true}\n'
+		# -1, 0 or +1 by round: the spread of the figures.
+		k=$((seed % 3 - 1))
+		msgs=$(awk -v m="${FAKE_MSGS:-1000}" -v c="$conns" -v s="${FAKE_SPREAD:-0}" -v k="$k" 'BEGIN { print m * c * (1 + s * k) }')
+		us=$(awk -v u="${FAKE_US:-10}" -v s="${FAKE_US_SPREAD:-0}" -v k="$k" 'BEGIN { print u * (1 + s * k) }')
+		server="" rss="" procs="" threads=""
+		if [[ -n $spid ]]; then
+			rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$spid/status")
+			threads=$(awk '/^Threads:/ { print $2 }' "/proc/$spid/status")
+			procs=$((1 + $(cat /proc/"$spid"/task/*/children | wc -w)))
+			server=$(awk -v d="$dur" -v u="$us" -v m="$msgs" 'BEGIN { printf "%.3f", u * m * d / 1e9 }')
+		else
+			us=""
+		fi
+		echo "mode,connections,idle,threads,size,pipeline,rate,duration_s,messages,bytes,msgs_per_s,mib_per_s,latency_us_min,latency_us_p50,latency_us_p90,latency_us_p99,latency_us_p999,latency_us_p9999,latency_us_max,latency_us_mean,errors_connect,errors_mismatch,errors_reset,errors_timeout,client_cpu,complete,warmup_s,connects,conns_per_s,connect_latency_us_min,connect_latency_us_p50,connect_latency_us_p90,connect_latency_us_p99,connect_latency_us_p999,connect_latency_us_p9999,connect_latency_us_max,connect_latency_us_mean,unsent,down,client_cpu_us_per_msg,server_cpu_s,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_ctx_switches_per_msg"
+		echo "$mode,$conns,0,1,64,1,0,$(awk -v d="$dur" 'BEGIN { printf "%.3f", d / 1000 }'),1000,64000,$msgs,1.0,10,20,30,40,50,55,60,21,0,0,0,0,0.5,true,0,0,0,,,,,,,,,0,0,5,$server,$us,$rss,$rss,$procs,$threads,0.5"
 	EOF
 	chmod +x "$FAKE_LOADGEN"
 }
@@ -232,8 +263,130 @@ bench_run() {
 		timeout 60 "$ROOT/bench/run.sh"
 }
 
+# point [VAR=VALUE...] -- MODEL WORKLOAD X ROUND: bench/point.sh with the
+# stand-in load generator and a private lock, its stdout alone in $output.
+point() {
+	local vars=()
+	while [[ $1 != -- ]]; do
+		vars+=("$1")
+		shift
+	done
+	shift
+	run --separate-stderr env PIN=0 WARMUP=0.05 DURATION=0.1 LOADGEN="$FAKE_LOADGEN" \
+		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" "${vars[@]}" timeout 30 "$ROOT/bench/point.sh" "$@"
+}
+
+# field COLUMN: a column of the raw.csv row in $output.
+field() {
+	awk -F, -v header="$CSV_HEADER" -v want="$1" 'BEGIN { n = split(header, h, ","); for (i = 1; i <= n; i++) c[h[i]] = i }
+		{ print $c[want] }' <<<"$output"
+}
+
+# assert_one_row: $output is one line with every column of the header.
+assert_one_row() {
+	local n
+	n=$(awk -F, '{ print NF }' <<<"$CSV_HEADER")
+	assert_equal "$(wc -l <<<"$output")" 1
+	assert_equal "$(awk -F, '{ print NF }' <<<"$output")" "$n"
+}
+
 bench_report() {
 	timeout 60 "$ROOT/bench/report.sh" "$RUN_DIR"
+}
+
+@test "point.sh: --header prints the raw.csv header; a wrong model, workload or count is a usage error (exit 2)" {
+	run "$ROOT/bench/point.sh" --header
+	assert_success
+	assert_output --regexp '^model,workload,x,repeat,status,reason,.*,msgs_per_s,.*,server_us_per_msg,.*,server_ctx_switches_per_msg$'
+	local args
+	for args in "" "epoll-et closed 1" "kqueue closed 1 1" "epoll-et spin 1 1" "epoll-et closed many 1" "epoll-et closed 1 0"; do
+		# shellcheck disable=SC2086 # each case is a list of words
+		run --separate-stderr "$ROOT/bench/point.sh" $args
+		assert_failure 2
+		assert_output ""
+		[[ $stderr == *"usage: bench/point.sh"* ]] || fail "no usage for '$args': $stderr"
+	done
+}
+
+@test "point.sh: a point that ran is one row: the load generator's figures and the server's, from --server-pid" {
+	[[ -x "$BIN/echo-prefork" ]] || fail "the servers are missing: run make"
+	write_fake_loadgen
+	point FAKE_MSGS=500 -- prefork closed 3 2
+	assert_success
+	assert_one_row
+	run cut -d, -f1-6 <<<"$output"
+	assert_output "prefork,closed,3,2,ok,"
+	point FAKE_MSGS=500 -- prefork closed 3 2
+	assert_equal "$(field msgs_per_s)" 1500
+	assert_equal "$(field server_us_per_msg)" 10
+	assert_equal "$(field server_args)" "-w 3"
+	# The stand-in read the server's tree: the server and its three workers.
+	assert_equal "$(field server_procs)" 4
+	(($(field server_rss_kib) > 0)) || fail "no server memory"
+	assert_equal "$(field loadgen_exit)" 0
+	assert_equal "$(field server_exit)" 0
+	assert_equal "$(field client_bound)" 0
+	# Under a wrapper that forks it (SERVER_WRAP, as make syscalls runs
+	# strace), the server measured is still the server, found by its name.
+	point SERVER_WRAP="timeout 60" -- prefork closed 2 1
+	assert_equal "$(field status)" ok
+	assert_equal "$(field server_procs)" 3
+	assert_equal "$(field server_exit)" 0
+}
+
+@test "point.sh: a point not run and a failed point are one row each, with the reason, and exit 0" {
+	[[ -x "$BIN/echo-epoll-et" ]] || fail "the servers are missing: run make"
+	write_fake_loadgen
+	point -- blocking closed 2 1
+	assert_success
+	assert_one_row
+	run cut -d, -f1-7 <<<"$output"
+	assert_output "blocking,closed,2,1,not-run,serves one client at a time: the others would wait forever,2"
+	# A server that exits before its readiness line.
+	local servers="$BATS_TEST_TMPDIR/servers"
+	mkdir -p "$servers"
+	printf '#!/bin/sh\necho "echo-poll: cannot listen: Address already in use" >&2\nexit 1\n' >"$servers/echo-poll"
+	chmod +x "$servers/echo-poll"
+	point SERVERS_DIR="$servers" -- poll closed 4 1
+	assert_success
+	assert_one_row
+	assert_equal "$(field status)" failed
+	assert_equal "$(field reason)" "server did not start: exited before its readiness line: echo-poll: cannot listen: Address already in use"
+	# A load generator that gives no report.
+	point FAKE_EXIT=1 -- epoll-et closed 4 1
+	assert_success
+	assert_one_row
+	assert_equal "$(field status)" failed
+	assert_equal "$(field reason)" "loadgen gave no report (exit 1; see logs/loadgen.log)"
+	assert_equal "$(field msgs_per_s)" ""
+}
+
+@test "point.sh: the facts table (bench/models.txt) is what rules a point out" {
+	[[ -x "$BIN/echo-poll" && -x "$BIN/echo-epoll-et" ]] || fail "the servers are missing: run make"
+	write_fake_loadgen
+	# The real table: select holds 1016 connections, pool a worker each up to its cap.
+	point -- select closed 1017 1
+	assert_equal "$(field reason)" "fds >= FD_SETSIZE (1024) are refused"
+	point POOL_MAX_WORKERS=8 -- pool idle 5 1
+	assert_equal "$(field reason)" "a worker per connection: more than POOL_MAX_WORKERS (8)"
+	# A table where poll holds 8 connections and epoll-et serves one client at a time.
+	local table="$BATS_TEST_TMPDIR/models.txt"
+	awk '$1 == "poll" { $7 = 8 } $1 == "epoll-et" { $10 = "yes" } { print }' "$ROOT/bench/models.txt" >"$table"
+	point MODELS_TABLE="$table" -- poll closed 9 1
+	assert_equal "$(field status)" not-run
+	assert_equal "$(field reason)" "fds >= FD_SETSIZE (1024) are refused"
+	point MODELS_TABLE="$table" -- poll closed 8 1
+	assert_equal "$(field status)" ok
+	point MODELS_TABLE="$table" -- epoll-et closed 2 1
+	assert_equal "$(field reason)" "serves one client at a time: the others would wait forever"
+	point MODELS_TABLE="$table" -- epoll-et churn 2 1
+	assert_equal "$(field status)" ok
+	# And the driver's plan says the same.
+	run bench_run MODELS_TABLE="$table" DRY_RUN=1 MODELS="poll epoll-et" WORKLOADS=closed CLOSED_POINTS="4 16"
+	assert_success
+	assert_output --regexp "closed +c=16 +poll +not run: fds >= FD_SETSIZE"
+	assert_output --regexp "closed +c=4 +epoll-et +not run: serves one client at a time"
+	assert_output --regexp "closed +c=4 +poll +1 round"
 }
 
 @test "run.sh: records points a model cannot run, with the reason, and runs the rest" {
@@ -413,7 +566,7 @@ stand_in_servers() {
 @test "run.sh: BENCH=unpinned runs the multi-core designs at 64, 256 and 1024 connections, and refuses PIN=1" {
 	run bench_run BENCH=unpinned DRY_RUN=1
 	assert_success
-	assert_output --partial "profile unpinned: 6 models, workloads closed churn, 3 repeat(s)"
+	assert_output --partial "profile unpinned: 6 models, workloads closed churn, 3 round(s)"
 	local m x
 	for m in thread prefork epoll-lt reactors uring libevent; do
 		for x in 64 256 1024; do
@@ -433,6 +586,83 @@ stand_in_servers() {
 	for x in 64 256 1024; do
 		assert_output --regexp "closed +c=$x +epoll-lt"
 	done
+}
+
+# order_of RAW: the models of each round at each point, "workload x rROUND: m1 m2 ...".
+order_of() {
+	awk -F, 'NR > 1 { k = $2 " " $3 " r" $4; if (!(k in o)) n[++i] = k; o[k] = o[k] " " $1 }
+		END { for (j = 1; j <= i; j++) print n[j] ":" o[n[j]] }' "$1"
+}
+
+@test "run.sh: each round runs every model once, in an order shuffled from SEED: the same seed, the same order" {
+	write_fake_loadgen
+	local models="blocking select poll epoll-lt epoll-et" first second other
+	run bench_run LOADGEN="$FAKE_LOADGEN" NO_REPORT=1 MODELS="$models" WORKLOADS=closed \
+		CLOSED_POINTS="1" REPEATS=3 WARMUP=0 DURATION=0.02 SEED=11
+	assert_success
+	run grep '^seed: 11$' "$BATS_TEST_TMPDIR/results/latest/env.txt"
+	assert_success
+	first=$(order_of "$BATS_TEST_TMPDIR/results/latest/raw.csv")
+	# Three rounds, each with every model once; the rows' repeat is the round.
+	run awk -F': ' '{ n = split($2, m, " "); delete seen; for (i = 1; i <= n; i++) seen[m[i]]++
+		printf "%s %d", $1, n; for (k in seen) if (seen[k] != 1) printf " twice:%s", k; print "" }' <<<"$first"
+	assert_output "closed 1 r1 5
+closed 1 r2 5
+closed 1 r3 5"
+	# Not all rounds alike (the order is shuffled for each one).
+	[[ $(cut -d: -f2 <<<"$first" | sort -u | wc -l) -gt 1 ]] || fail "every round in the same order: $first"
+	run bench_run LOADGEN="$FAKE_LOADGEN" NO_REPORT=1 MODELS="$models" WORKLOADS=closed \
+		CLOSED_POINTS="1" REPEATS=3 WARMUP=0 DURATION=0.02 SEED=11
+	assert_success
+	second=$(order_of "$BATS_TEST_TMPDIR/results/latest/raw.csv")
+	assert_equal "$second" "$first"
+	run bench_run LOADGEN="$FAKE_LOADGEN" NO_REPORT=1 MODELS="$models" WORKLOADS=closed \
+		CLOSED_POINTS="1" REPEATS=3 WARMUP=0 DURATION=0.02 SEED=12
+	assert_success
+	other=$(order_of "$BATS_TEST_TMPDIR/results/latest/raw.csv")
+	[[ "$other" != "$first" ]] || fail "seeds 11 and 12 gave the same order: $first"
+}
+
+# rounds_of RAW MODEL: how many rows MODEL has.
+rounds_of() {
+	awk -F, -v m="$2" 'NR > 1 && $1 == m { n++ } END { print n + 0 }' "$1"
+}
+
+@test "run.sh: an adaptive point stops after REPEATS rounds when the intervals are tight, at MAX_REPEATS when they are not" {
+	[[ -x "$BIN/echo-poll" && -x "$BIN/echo-epoll-et" ]] || fail "the servers are missing: run make"
+	write_fake_loadgen
+	local raw="$BATS_TEST_TMPDIR/results/latest/raw.csv"
+	local adaptive=(MODELS="poll epoll-et" WORKLOADS=closed CLOSED_POINTS="1 4" ADAPTIVE_POINTS="closed:4"
+		REPEATS=2 MAX_REPEATS=5 WARMUP=0 DURATION=0.02 NO_REPORT=1 LOADGEN="$FAKE_LOADGEN")
+	# The same figures every round: tight after the two rounds every point runs.
+	run bench_run "${adaptive[@]}"
+	assert_success
+	assert_equal "$(rounds_of "$raw" poll)" 4
+	# Throughput 20% apart from round to round: at closed 4 rounds go on to
+	# five; closed 1 is not adaptive and stays at two.
+	run bench_run "${adaptive[@]}" FAKE_SPREAD=0.2
+	assert_success
+	assert_output --regexp "closed c=4: round 3 of at most 5: .*poll msg/s \+-"
+	run awk -F, 'NR > 1 { n[$1 " " $3]++ } END { for (k in n) print k, n[k] }' "$raw"
+	assert_line "poll 1 2"
+	assert_line "poll 4 5"
+	assert_line "epoll-et 4 5"
+	# Server CPU per message is judged too.
+	run bench_run "${adaptive[@]}" FAKE_US_SPREAD=0.2
+	assert_success
+	assert_output --regexp "closed c=4: round 3 of at most 5: .*epoll-et cpu/msg \+-"
+	assert_equal "$(rounds_of "$raw" epoll-et)" 7
+	# Close but not equal figures: with three rounds 0.5% apart the
+	# interval is +-1.6%, within 3%; 2% apart it is +-6%, within CI_TARGET=0.07.
+	run bench_run "${adaptive[@]}" REPEATS=3 FAKE_SPREAD=0.005
+	assert_success
+	assert_equal "$(rounds_of "$raw" poll)" 6
+	run bench_run "${adaptive[@]}" REPEATS=3 FAKE_SPREAD=0.02
+	assert_success
+	assert_equal "$(rounds_of "$raw" poll)" 8
+	run bench_run "${adaptive[@]}" REPEATS=3 FAKE_SPREAD=0.02 CI_TARGET=0.07
+	assert_success
+	assert_equal "$(rounds_of "$raw" poll)" 6
 }
 
 @test "report: every model has its own colour, point and dash, and the key follows the teaching order" {
@@ -516,10 +746,10 @@ write_fig_run() {
 	run "$ROOT/bench/figures.sh" "$BATS_TEST_TMPDIR/p" "$BATS_TEST_TMPDIR/u"
 	assert_success
 	assert_line "| model | connections | msgs/s, pinned | msgs/s, UNPINNED | server CPU µs/msg, pinned | server CPU µs/msg, UNPINNED |"
-	assert_line "| epoll-lt | 64 | 50k (45k–55k) | 100k (90k–110k) | 7 (6–8) | 7 (6–8) |"
-	assert_line "| reactors | 256 | 100k (90k–110k) | 200k* (180k–220k) | 12 (11–13) | 12 (11–13) |"
+	assert_line "| epoll-lt | 64 | 50k (34.4k–65.6k) | 100k (68.9k–131k) | 7 (3.89–10.1) | 7 (3.89–10.1) |"
+	assert_line "| reactors | 256 | 100k (68.9k–131k) | 200k* (138k–262k) | 12 (8.89–15.1) | 12 (8.89–15.1) |"
 	assert_line "| uring | 1024 | — | — | — | — |"
-	assert_line "| libevent | 1024 | 200k (180k–220k) | 400k (360k–440k) | 22 (21–23) | 22 (21–23) |"
+	assert_line "| libevent | 1024 | 200k (138k–262k) | 400k (275k–525k) | 22 (18.9–25.1) | 22 (18.9–25.1) |"
 	# Teaching order: epoll-lt, reactors, uring, libevent; three points each.
 	run grep -oE '^\| [a-z-]+ \| [0-9]+ \|' <<<"$output"
 	assert_output "| epoll-lt | 64 |
@@ -550,7 +780,7 @@ write_fig_run() {
 	assert_success
 	run sed -n '/^## Figures for the README/,$p' "$RUN_DIR/README.md"
 	assert_line "| model | connections | msgs/s, UNPINNED | server CPU µs/msg, UNPINNED |"
-	assert_line "| reactors | 256 | 200k* (180k–220k) | 12 (11–13) |"
+	assert_line "| reactors | 256 | 200k* (138k–262k) | 12 (8.89–15.1) |"
 	# And the summary opens with the unpinned banner.
 	run sed -n 3p "$RUN_DIR/README.md"
 	assert_output --partial "> **UNPINNED: server and client share both cores.**"
@@ -562,16 +792,21 @@ write_fig_run() {
 	# Real load: through the machine's bench lock, like every bench run.
 	run env BENCH=smoke NO_BUILD=1 MODELS="select epoll-et" WORKLOADS=closed CLOSED_POINTS="1 4" \
 		RESULTS="$BATS_TEST_TMPDIR/results" LOCK_WAIT=15 timeout 60 "$ROOT/bench/run.sh"
-	if [[ $status -ne 0 && "$output" == *"still holds"* ]]; then
+	if [[ $status -ne 0 && "$output" == *"still held"* ]]; then
 		skip "another bench held the lock for 15 s"
 	fi
 	assert_success
 	local dir="$BATS_TEST_TMPDIR/results/latest"
 	# (A failed row shows its reason.)
 	run awk -F, 'NR > 1 { print $1, $3, $5 ($6 == "" ? "" : ": " $6) }' "$dir/raw.csv"
-	assert_output "select 1 ok
-epoll-et 1 ok
-select 4 ok
-epoll-et 4 ok"
+	assert_line "select 1 ok"
+	assert_line "epoll-et 1 ok"
+	assert_line "select 4 ok"
+	assert_line "epoll-et 4 ok"
+	assert_equal "${#lines[@]}" 4
+	# The server's figures, from loadgen --server-pid.
+	run awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		!($c["server_us_per_msg"] > 0 && $c["server_rss_kib"] > 0 && $c["server_procs"] == 1) { print "no server figures: " $0 }' "$dir/raw.csv"
+	assert_output ""
 	[[ -s "$dir/throughput.png" && -s "$dir/README.md" ]] || fail "no charts or summary"
 }

@@ -63,7 +63,7 @@ DEFAULT_RSS_BOUND_KIB=4096
 # stop_checked SIGNAL: sends SIGNAL to the server the check started, noting
 # its processes first so that the after-check can see them all gone.
 stop_checked() {
-	CHECK_TREE=$(process_tree "$CHECK_PID")
+	CHECK_TREE=$(tree_pids "$CHECK_PID")
 	CHECK_STOPPED=1
 	kill -"$1" "$CHECK_PID"
 }
@@ -106,18 +106,18 @@ record_baseline() {
 	wait_until 5000 children_count_is "$CHECK_PID" "${2:-0}" ||
 		fail "echo-server has $(children_of "$CHECK_PID" | grep -c .) children at rest, expected ${2:-0}"
 	CHECK_BASE_CHILDREN=$(children_of "$CHECK_PID" | sort)
-	CHECK_BASE_FDS=$(fd_count_tree "$CHECK_PID")
+	CHECK_BASE_FDS=$(tree_fd_count "$CHECK_PID")
 	"$PROBE" -p "$SERVER_PORT" stream -n 256KiB -t 10000 >/dev/null ||
 		fail "the warm-up client was not served"
 	wait_until 5000 fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS"
 	wait_until 5000 children_are_base "$CHECK_PID"
-	CHECK_BASE_KIB=$(rss_kib "$CHECK_PID")
+	CHECK_BASE_KIB=$(tree_rss_kib "$CHECK_PID")
 }
 
 # Descriptors of every process of the server (fork's children, prefork's
 # workers: each has a descriptor table of its own).
 fd_count_is() {
-	[[ $(fd_count_tree "$1") == "$2" ]]
+	[[ $(tree_fd_count "$1") == "$2" ]]
 }
 
 # children_are_base PID: PID's children are those of the baseline, the
@@ -129,7 +129,7 @@ children_are_base() {
 # cpu_ticks_tree PID: cpu_ticks summed over PID and its descendants.
 cpu_ticks_tree() {
 	local pid total=0 ticks
-	for pid in $(process_tree "$1"); do
+	for pid in $(tree_pids "$1"); do
 		ticks=$(cpu_ticks "$pid" 2>/dev/null) || continue
 		total=$((total + ticks))
 	done
@@ -143,7 +143,7 @@ no_zombies() {
 # note_rss_peak [KIB]: remembers a memory sample (default: now) for the
 # after-check's bound.
 note_rss_peak() {
-	local kib=${1:-$(rss_kib "$CHECK_PID")}
+	local kib=${1:-$(tree_rss_kib "$CHECK_PID")}
 	((kib <= CHECK_PEAK_KIB)) || CHECK_PEAK_KIB=$kib
 }
 
@@ -162,14 +162,14 @@ after_each_model() {
 	if ((CHECK_STOPPED == 0)); then
 		process_running "$CHECK_PID" || fail "echo-$model died"
 		wait_until 10000 fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS" ||
-			fail "echo-$model holds $(fd_count_tree "$CHECK_PID") descriptors, $CHECK_BASE_FDS at the start"
+			fail "echo-$model holds $(tree_fd_count "$CHECK_PID") descriptors, $CHECK_BASE_FDS at the start"
 		wait_until 5000 children_are_base "$CHECK_PID" ||
 			fail "children now: $(children_of "$CHECK_PID" | tr '\n' ' '); at the start: ${CHECK_BASE_CHILDREN//$'\n'/ }; $(grep -h 'starting another' "$SERVER_ERR" || true)"
 		wait_until 5000 no_zombies "$CHECK_PID" ||
 			fail "zombie children: $(zombie_children "$CHECK_PID" | tr '\n' ' ')"
 		note_rss_peak
 		assert_rss_within "$CHECK_PEAK_KIB"
-		tree=$(process_tree "$CHECK_PID")
+		tree=$(tree_pids "$CHECK_PID")
 		SERVER_PID=$CHECK_PID
 		stop_server
 		[[ $SERVER_STATUS == 0 ]] || fail "SIGTERM: exit $SERVER_STATUS, expected 0"
@@ -190,7 +190,7 @@ after_each_model() {
 # prefork's worker counts bound their concurrency (prefork's default is one
 # worker per core).
 concurrent_opts() {
-	[[ $1 == pool || $1 == prefork ]] && echo "-w 8"
+	[[ -z $(model_workers "$1") ]] || echo "-w 8"
 	return 0
 }
 
@@ -211,7 +211,7 @@ check_late_reader() {
 	wait_for_probe_line late '^(stalled|sent) ' 30000
 	probe_said late '^stalled ' || fail "the server took every byte of clients that never read"
 	note_rss_peak
-	if [[ $model == blocking ]]; then
+	if model_one_client "$model"; then
 		# Documented limitation: it is stuck writing to the first of them.
 		spawn_probe other ping --silent-ms 300 -t 60000
 		wait_for_probe_line other '^silent' 5000
@@ -223,7 +223,7 @@ check_late_reader() {
 	# Now they read: every byte they sent must come back, in order.
 	release_probe late
 	finish_probe late 60
-	[[ $model != blocking ]] || finish_probe other 10
+	! model_one_client "$model" || finish_probe other 10
 }
 
 @test "a client that sends and never reads costs bounded memory, does not stall the others, and gets every byte once it reads (blocking: the others wait)" {
@@ -355,13 +355,13 @@ crowd_round() {
 	spawn_probe "$name" crowd -c "$clients" --hold --settle-ms 500 -t 15000
 	wait_for_probe_line "$name" '^crowd ' 15000
 	crowd_counts "$name"
-	case $model in
-	blocking)
+	# bench/models.txt: blocking serves one client at a time; prefork's
+	# workers are processes; fork gives each connection a process.
+	if model_one_client "$model"; then
 		# One at a time: the rest wait in the backlog, none is shed.
 		assert_equal "$CROWD_SERVED" 1
 		assert_equal "$CROWD_WAITING" $((clients - 1))
-		;;
-	prefork)
+	elif [[ $(model_workers "$model") == process ]]; then
 		# Each worker is a process with a descriptor table of its own (32
 		# here too) and holds one client at a time: it never runs out.
 		# The -w workers serve -w clients; the rest wait in the backlog,
@@ -369,21 +369,18 @@ crowd_round() {
 		assert_equal "$CROWD_SERVED" "$PREFORK_WORKERS"
 		assert_equal "$CROWD_SHED" 0
 		assert_equal "$CROWD_WAITING" $((clients - PREFORK_WORKERS))
-		;;
-	fork)
+	elif [[ $(model_task "$model") == process ]]; then
 		# The parent closes each connection after the fork: it never runs
 		# out, and each child has a descriptor table of its own.
 		assert_equal "$CROWD_SERVED" "$clients"
-		;;
-	*)
+	else
 		((CROWD_SERVED >= 10)) || fail "served only $CROWD_SERVED with 32 descriptors"
 		((CROWD_SHED >= 1)) || fail "shed none: it cannot have had room for $clients"
 		assert_equal "$CROWD_WAITING" 0
 		# Promptly: one more is closed within a second, not left hanging.
 		probe shed -t 1000
 		assert_success
-		;;
-	esac
+	fi
 }
 
 # prefork's workers under the descriptor test.
@@ -391,9 +388,11 @@ PREFORK_WORKERS=4
 
 check_descriptor_exhaustion() {
 	local model=$1 first_served cpu_before cpu_after opts=()
-	case $model in
-	pool) opts=(-w 64) ;;
-	prefork) opts=(-w "$PREFORK_WORKERS") ;;
+	# Worker threads (pool): more than the crowd; worker processes (prefork):
+	# a few, which the crowd outnumbers.
+	case $(model_workers "$model") in
+	thread) opts=(-w 64) ;;
+	process) opts=(-w "$PREFORK_WORKERS") ;;
 	esac
 	SERVER_FD_LIMIT=32 start_checked "$model" "${opts[@]}"
 	crowd_round "$model" crowd1
@@ -452,7 +451,7 @@ check_spare_kept_across_reactors() {
 		release_probe "crowd$round"
 		finish_probe "crowd$round" 20
 		wait_until 5000 fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS" ||
-			fail "round $round: $(fd_count_tree "$CHECK_PID") descriptors, $CHECK_BASE_FDS at the start (the spare lost?)"
+			fail "round $round: $(tree_fd_count "$CHECK_PID") descriptors, $CHECK_BASE_FDS at the start (the spare lost?)"
 	done
 }
 

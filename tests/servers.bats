@@ -118,11 +118,12 @@ check_wildcard_warning() {
 
 # ---- echo ------------------------------------------------------------------------
 
-# Options that let a model serve many clients at once; pool's and prefork's
-# worker counts bound their concurrency (prefork's default is one worker per
-# core), so give them more workers than the tests' clients.
+# Options that let a model serve many clients at once; the worker counts of
+# the models with workers that serve one client each (bench/models.txt:
+# pool, prefork) bound their concurrency (prefork's default is one worker
+# per core), so give them more workers than the tests' clients.
 concurrent_opts() {
-	[[ $1 == pool || $1 == prefork ]] && echo "-w 32"
+	[[ -z $(model_workers "$1") ]] || echo "-w 32"
 	return 0
 }
 
@@ -236,24 +237,21 @@ expect_second_waits_for_first() {
 
 check_second_client_while_first_idle() {
 	local model=$1
-	case $model in
-	blocking)
-		start_server blocking
+	# bench/models.txt: blocking serves one client at a time; pool's and
+	# prefork's workers each serve one client at a time.
+	if model_one_client "$model"; then
+		start_server "$model"
 		expect_second_waits_for_first
-		;;
-	pool | prefork)
-		# Each worker serves one client at a time.
+	elif [[ -n $(model_workers "$model") ]]; then
 		start_server "$model" -w 2
 		expect_second_served_while_first_idle
 		stop_server
 		start_server "$model" -w 1
 		expect_second_waits_for_first
-		;;
-	*)
+	else
 		start_server "$model"
 		expect_second_served_while_first_idle
-		;;
-	esac
+	fi
 }
 
 @test "serves a second client while the first is idle (blocking, pool -w 1 and prefork -w 1: only after the first closes)" {
@@ -277,21 +275,21 @@ check_hog_does_not_stall_others() {
 	# A warm-up client first, so one-off allocations are in the baseline.
 	probe stream -n 256KiB -t 5000
 	assert_success
-	base_kib=$(rss_kib "$SERVER_PID")
+	base_kib=$(tree_rss_kib "$SERVER_PID")
 	spawn_probe hog hog --hold -n 64MiB -t 20000
 	wait_for_probe_line hog '^(stalled|sent) ' 15000
-	if [[ $model == blocking ]]; then
+	if model_one_client "$model"; then
 		# Documented limitation: the server is stuck serving the hog.
 		spawn_probe second ping --silent-ms 300 -t 10000
 		wait_for_probe_line second '^silent' 5000
-		now_kib=$(rss_kib "$SERVER_PID")
+		now_kib=$(tree_rss_kib "$SERVER_PID")
 		release_probe hog
 		finish_probe hog 5
 		finish_probe second 5
 	else
 		probe stream -n 1MiB -t 5000
 		assert_success
-		now_kib=$(rss_kib "$SERVER_PID")
+		now_kib=$(tree_rss_kib "$SERVER_PID")
 		release_probe hog
 		finish_probe hog 5
 	fi
@@ -327,7 +325,7 @@ check_reset_client() {
 # Descriptors of every process of the server: prefork's (and fork's)
 # clients are in the descriptor tables of its worker (child) processes.
 fd_count_is() {
-	[[ $(fd_count_tree "$1") == "$2" ]]
+	[[ $(tree_fd_count "$1") == "$2" ]]
 }
 
 check_descriptors_closed() {
@@ -335,7 +333,7 @@ check_descriptors_closed() {
 	# shellcheck disable=SC2046
 	start_server "$model" $(concurrent_opts "$model")
 	[[ $model != prefork ]] || wait_until 3000 children_count_is "$SERVER_PID" 32
-	base_fds=$(fd_count_tree "$SERVER_PID")
+	base_fds=$(tree_fd_count "$SERVER_PID")
 	probe stream -c 20 -n 64KiB -t 20000
 	assert_success
 	probe reset -n 256KiB
@@ -343,7 +341,7 @@ check_descriptors_closed() {
 	probe stream -n 0 -t 2000
 	assert_success
 	wait_until 3000 fd_count_is "$SERVER_PID" "$base_fds" ||
-		fail "the server holds $(fd_count_tree "$SERVER_PID") descriptors, $base_fds before the clients"
+		fail "the server holds $(tree_fd_count "$SERVER_PID") descriptors, $base_fds before the clients"
 }
 
 @test "closes each client's descriptor once the client has left" {
@@ -513,7 +511,7 @@ check_max_conns_option() {
 	start_server "$model" -m 3
 	probe ping -t 3000
 	assert_success
-	if [[ $model == blocking ]]; then
+	if model_one_client "$model"; then
 		# README: blocking accepts -m for uniformity and still serves
 		# exactly one client at a time.
 		expect_second_waits_for_first

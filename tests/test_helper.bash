@@ -19,10 +19,20 @@ PROBE="$TOOLS/echo-probe"
 # come from bench/models.sh, the one list the bench uses too.
 # shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
 source "$ROOT/bench/models.sh"
+# now_ms, alive, the process tree and its memory and descriptors, start_ready
+# and wait_exit: bench/lib.sh, the helpers the bench uses too.
+# shellcheck disable=SC1091 # bench/lib.sh: shellcheck checks it on its own
+source "$ROOT/bench/lib.sh"
 # The models that may be left out of a build or be unable to run here (a
-# library at build time, io_uring at run time): for_each_model skips them,
-# saying why. Any other model's missing binary is a failure (run make).
-MAYBE_UNAVAILABLE_MODELS=(uring libevent)
+# library at build time, io_uring at run time: bench/models.txt's library
+# and kernel columns): for_each_model skips them, saying why. Any other
+# model's missing binary is a failure (run make).
+MAYBE_UNAVAILABLE_MODELS=()
+for _model in "${ALL_MODELS[@]}"; do
+	[[ $(model_fact "$_model" library) == - && $(model_fact "$_model" kernel) == - ]] ||
+		MAYBE_UNAVAILABLE_MODELS+=("$_model")
+done
+unset _model
 # SERVER_MODELS="epoll-lt epoll-et" bats tests/servers.bats runs a subset.
 read -r -a MODELS <<<"${SERVER_MODELS:-${ALL_MODELS[*]}}"
 
@@ -30,12 +40,6 @@ bats_load_library bats-support
 bats_load_library bats-assert
 
 # ---- time and processes ----------------------------------------------------
-
-# now_ms: milliseconds since the epoch (bash 5's EPOCHREALTIME, no fork).
-now_ms() {
-	local us=${EPOCHREALTIME//[!0-9]/}
-	echo $((us / 1000))
-}
 
 # track_pid PID: remember a background process so teardown can end it. Its
 # start time is kept with it, so a pid the kernel has since given to another
@@ -53,13 +57,10 @@ process_start_time() {
 	echo "${fields[19]}"
 }
 
-# process_running PID: true while PID exists and is not a zombie (kill -0
-# succeeds on a zombie, so it cannot tell).
+# process_running PID: true while PID exists and is not a zombie
+# (bench/lib.sh alive; the name the suites use).
 process_running() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]]
+	alive "$1"
 }
 
 # process_gone PID: the opposite, for wait_until.
@@ -68,22 +69,12 @@ process_gone() {
 }
 
 # wait_for_exit PID SECONDS: waits for PID with a deadline; kills it with
-# SIGKILL past the deadline. Sets WAITED_STATUS (the exit code, or "timeout").
-# The exit code is known only for a child of this shell; for another process
-# WAITED_STATUS is 127 (what wait says).
+# SIGKILL past the deadline (bench/lib.sh wait_exit). Sets WAITED_STATUS (the
+# exit code, or "timeout"). The exit code is known only for a child of this
+# shell; for another process WAITED_STATUS is 127 (what wait says).
 wait_for_exit() {
-	local pid=$1 deadline_ms=$(($(now_ms) + $2 * 1000))
-	while process_running "$pid"; do
-		if (($(now_ms) >= deadline_ms)); then
-			kill -KILL "$pid" 2>/dev/null || true
-			wait "$pid" 2>/dev/null || true
-			WAITED_STATUS=timeout
-			return 0
-		fi
-		sleep 0.01
-	done
-	WAITED_STATUS=0
-	wait "$pid" 2>/dev/null || WAITED_STATUS=$?
+	wait_exit "$1" "$2"
+	WAITED_STATUS=$WAITED
 }
 
 # stop_tracked_processes: SIGTERM to every recorded pid still running, then
@@ -102,31 +93,11 @@ stop_tracked_processes() {
 	rm -f "$file"
 }
 
-# children_of PID: the pids whose parent is PID, one per line (from each of
-# its threads' /proc children list).
-children_of() {
-	local list pids
-	for list in "/proc/$1/task/"*/children; do
-		pids=()
-		read -r -a pids 2>/dev/null <"$list" || true
-		((${#pids[@]} == 0)) || printf '%s\n' "${pids[@]}"
-	done
-}
-
 # children_count_is PID N: PID has exactly N child processes (for wait_until).
 children_count_is() {
 	local children
 	children=$(children_of "$1")
 	[[ $(grep -c . <<<"$children") == "$2" ]]
-}
-
-# process_tree PID: PID and all its descendants, one per line.
-process_tree() {
-	local child
-	echo "$1"
-	for child in $(children_of "$1"); do
-		process_tree "$child"
-	done
 }
 
 # zombie_children PID: the children of PID in state Z, one per line.
@@ -140,34 +111,10 @@ zombie_children() {
 	return 0
 }
 
-# rss_kib PID: resident memory in KiB summed over PID and its descendants
-# (a fork server's children too; threads share their process's figure).
-rss_kib() {
-	local pid total_kib=0 kib
-	for pid in $(process_tree "$1"); do
-		kib=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || kib=0
-		total_kib=$((total_kib + ${kib:-0}))
-	done
-	echo "$total_kib"
-}
-
 # fd_count PID: open descriptors of PID itself.
 fd_count() {
 	local fds=("/proc/$1/fd/"*)
 	echo "${#fds[@]}"
-}
-
-# fd_count_tree PID: open descriptors of PID and of all its descendants: a
-# prefork server's clients are in its workers' descriptor tables, a fork
-# server's in its children's.
-fd_count_tree() {
-	local pid total=0 fds
-	for pid in $(process_tree "$1"); do
-		fds=("/proc/$pid/fd/"*)
-		# A process that has just exited leaves the pattern unexpanded.
-		[[ -L ${fds[0]} ]] && total=$((total + ${#fds[@]}))
-	done
-	echo "$total"
 }
 
 # cpu_ticks PID: user+system clock ticks used by PID (all its threads).
@@ -250,33 +197,29 @@ wait_until() {
 # the options given, so a test can run every check with a model's variant
 # (uring --single-shot).
 start_server() {
-	local model=$1 line deadline_ms
+	local model=$1
 	shift
 	SERVER_OUT=$(mktemp "$BATS_TEST_TMPDIR/server.$model.out.XXXX")
 	SERVER_ERR=${SERVER_OUT/.out./.err.}
-	# 3>&- so bats does not wait for the server to close its output.
-	(
-		[[ -z ${SERVER_FD_LIMIT:-} ]] || ulimit -n "$SERVER_FD_LIMIT"
-		# shellcheck disable=SC2086 # SERVER_PREFIX is a list of words
-		# shellcheck disable=SC2086 # SERVER_EXTRA_ARGS too
-		exec ${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@" ${SERVER_EXTRA_ARGS:-}
-	) >"$SERVER_OUT" 2>"$SERVER_ERR" 3>&- &
-	SERVER_PID=$!
+	# bench/lib.sh start_ready: in the background with 3>&- (so bats does not
+	# wait for the server to close its output), awaiting the readiness line.
+	# The descriptor limit is set by a shell that then execs the server.
+	# shellcheck disable=SC2016 # the inner shell's $1 and $@
+	# shellcheck disable=SC2086 # SERVER_PREFIX and SERVER_EXTRA_ARGS are lists of words
+	if ! start_ready 5000 "$SERVER_OUT" "$SERVER_ERR" \
+		bash -c '[[ -z $1 ]] || ulimit -n "$1"; shift; exec "$@"' limit "${SERVER_FD_LIMIT:-}" \
+		${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@" ${SERVER_EXTRA_ARGS:-}; then
+		SERVER_PID=$READY_PID
+		track_pid "$SERVER_PID"
+		echo "echo-$model: $READY_REASON (5 s at most); stderr:" >&2
+		cat "$SERVER_ERR" >&2
+		return 1
+	fi
+	SERVER_PID=$READY_PID
 	track_pid "$SERVER_PID"
-	deadline_ms=$(($(now_ms) + 5000))
-	# read succeeds only on a whole line, so a half-written line is not taken.
-	until IFS= read -r line <"$SERVER_OUT"; do
-		if ! process_running "$SERVER_PID" || (($(now_ms) >= deadline_ms)); then
-			echo "echo-$model gave no readiness line in 5 s; stderr:" >&2
-			cat "$SERVER_ERR" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
 	# shellcheck disable=SC2034 # for the suites
-	SERVER_LINE=$line
-	SERVER_PORT=${line##*:}
-	SERVER_PORT=${SERVER_PORT%% *}
+	SERVER_LINE=$READY_LINE
+	SERVER_PORT=$READY_PORT
 }
 
 # stop_server: SIGTERM to the saved pid; waits 5 s at most. Sets SERVER_STATUS.
@@ -526,20 +469,20 @@ rss_bound_kib() {
 	echo $(($1 * RSS_SCALE + RSS_EXTRA_KIB))
 }
 
-# rss_peak_while PID TIMEOUT_MS WATCHED_PID...: samples rss_kib PID every
+# rss_peak_while PID TIMEOUT_MS WATCHED_PID...: samples tree_rss_kib PID every
 # 20 ms until every WATCHED_PID has exited (or the deadline). Sets
 # RSS_PEAK_KIB to the highest sample.
 rss_peak_while() {
 	local pid=$1 deadline_ms=$(($(now_ms) + $2)) watched kib any
 	shift 2
-	RSS_PEAK_KIB=$(rss_kib "$pid")
+	RSS_PEAK_KIB=$(tree_rss_kib "$pid")
 	while (($(now_ms) < deadline_ms)); do
 		any=0
 		for watched in "$@"; do
 			process_running "$watched" && any=1
 		done
 		((any == 1)) || break
-		kib=$(rss_kib "$pid")
+		kib=$(tree_rss_kib "$pid")
 		((kib <= RSS_PEAK_KIB)) || RSS_PEAK_KIB=$kib
 		sleep 0.02
 	done

@@ -1,0 +1,527 @@
+#!/usr/bin/env bash
+# bench/point.sh - one bench point: one model, one workload, one x, one round.
+#
+#   bench/point.sh --header                  the raw.csv header line
+#   bench/point.sh MODEL WORKLOAD X ROUND     runs the point: one raw.csv row on stdout
+#
+# WORKLOAD and X: closed (X connections, closed loop, CLOSED_SIZE-byte
+# messages), idle (IDLE_ACTIVE active connections beside X idle ones), churn
+# (X concurrent clients, a new connection for every message), open (X
+# messages per second in all over OPEN_CONNS connections), size (X-byte
+# messages over SIZE_CONNS connections). ROUND is the row's `repeat`.
+#
+# The point: a fresh server (bin/echo-MODEL -p 0 with the options of
+# bench/models.txt for the point's connections, pinned to SERVER_CPU), its
+# readiness line awaited (15 s at most); for idle points a first load
+# generator opens the idle connections and holds them, and we wait until the
+# server holds them all; then bin/loadgen (pinned to CLIENT_CPU, like this
+# script) warms up and measures, with --server-pid: it samples the server's
+# process tree (CPU time, RSS, PSS, processes, threads, context switches)
+# at the exact edges of its measured window. The row is built from the load
+# generator's CSV report (bench/row.awk) and the point's own fields. The
+# warm-up is lengthened by the time the server needs to accept the point's
+# connections (fork and prefork fork for each), so that the measured window
+# never starts with connections still waiting in the listen queue.
+#
+# A point the model cannot run (bench/models.txt: blocking with more than one
+# client, select past FD_SETSIZE, pool and prefork past their worker caps; a
+# model not built or refused by the kernel; the machine's descriptor,
+# process or port limits) costs no time: a not-run row with the reason. A
+# point that ran and went wrong is an `error` row (the load generator
+# reported errors or an incomplete run) or a `failed` one (no report, a
+# timeout, the server did not start or did not take the idle connections),
+# with the reason. Either way the exit status is 0: 2 is for usage errors.
+#
+# Environment (all optional): SERVERS_DIR (bin/), LOADGEN (bin/loadgen),
+# PIN (1; 0 pins nothing), SERVER_CPU (0), CLIENT_CPU (1), WARMUP (0.2 s),
+# DURATION (1 s: closed), IDLE_DURATION, CHURN_DURATION and SIZE_DURATION
+# (DURATION's by default), OPEN_DURATION (2 s), CLOSED_SIZE (64), IDLE_ACTIVE
+# (4), OPEN_CONNS (16), SIZE_CONNS (16), LOADGEN_THREADS (1),
+# POOL_MAX_WORKERS and PREFORK_MAX_WORKERS (1024), CLIENT_BOUND_CORES (the
+# client CPU, in cores, from which a point is client-bound: 0.95 pinned, 0.95
+# x min(threads, cores) unpinned), LOG_DIR (the server's stderr is appended
+# to LOG_DIR/server-MODEL.log and the load generator's to
+# LOG_DIR/loadgen.log; none by default), SEED (the load generator's --seed:
+# ROUND by default), SERVER_WRAP (a command prefix for the server, such as
+# "strace -f -c -o FILE": the server is then found under it by name, and
+# stopped first), SERVER_ARGS (the server's options instead of
+# bench/models.txt's), SERVER_EXTRA_ARGS (options added after them),
+# BENCH_LOCK (/tmp/bench.lock) and LOCK_WAIT (900 s): the lock is taken for a
+# point that runs, unless the caller holds it (BENCH_LOCK_HELD=1, as
+# bench/run.sh does). BENCH_UNAVAILABLE ("MODEL<tab>reason" lines: set by
+# bench/run.sh, which asks bench/models.sh once) spares the check of the
+# model's availability; LOADGEN_SERVER_PID=0 or 1 spares asking the load
+# generator whether it has --server-pid (without it, the server columns are
+# left empty).
+#
+# Sourced (by bench/run.sh) it only defines the point's functions:
+# point_params, why_not, warmup_for, run_overhead_s.
+set -euo pipefail
+
+POINT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
+source "$POINT_ROOT/bench/models.sh"
+# shellcheck source=bench/lib.sh disable=SC1091 # followed with shellcheck -x
+source "$POINT_ROOT/bench/lib.sh"
+
+# The raw.csv columns: the point (model .. duration_s), the load generator's
+# report, the server's figures over the measured window (from loadgen
+# --server-pid), the point's options and exit statuses.
+CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg"
+ALL_WORKLOADS="closed idle churn open size"
+
+SERVERS_DIR=${SERVERS_DIR:-$POINT_ROOT/bin}
+LOADGEN=${LOADGEN:-$POINT_ROOT/bin/loadgen}
+PIN=${PIN:-1}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+WARMUP=${WARMUP:-0.2}
+DURATION=${DURATION:-1}
+IDLE_DURATION=${IDLE_DURATION:-$DURATION}
+CHURN_DURATION=${CHURN_DURATION:-$DURATION}
+SIZE_DURATION=${SIZE_DURATION:-$DURATION}
+OPEN_DURATION=${OPEN_DURATION:-2}
+CLOSED_SIZE=${CLOSED_SIZE:-64}
+IDLE_ACTIVE=${IDLE_ACTIVE:-4}
+OPEN_CONNS=${OPEN_CONNS:-16}
+SIZE_CONNS=${SIZE_CONNS:-16}
+LOADGEN_THREADS=${LOADGEN_THREADS:-1}
+POOL_MAX_WORKERS=${POOL_MAX_WORKERS:-1024}
+PREFORK_MAX_WORKERS=${PREFORK_MAX_WORKERS:-1024}
+LOG_DIR=${LOG_DIR:-}
+BENCH_LOCK=${BENCH_LOCK:-/tmp/bench.lock}
+LOCK_WAIT=${LOCK_WAIT:-900}
+
+# Descriptors, processes and ports kept free beside a point's connections.
+LIMIT_MARGIN=64
+# Seconds a point may spend connecting (its idle connections, or the
+# measuring load generator's) before its warm-up must have begun.
+SETUP_TIMEOUT=60
+# Milliseconds a server has to print its readiness line (a machine still
+# tearing down ten thousand processes of the previous point can be slow).
+READY_TIMEOUT_MS=15000
+
+# ---- the point ---------------------------------------------------------------
+
+# point_params WORKLOAD X: sets P_CONNS (active), P_IDLE, P_SIZE, P_RATE,
+# P_DUR (the measured window, seconds) and P_LABEL (for bench/run.sh).
+# shellcheck disable=SC2034 # P_LABEL
+point_params() {
+	P_CONNS=1 P_IDLE=0 P_SIZE=$CLOSED_SIZE P_RATE=0 P_DUR=$DURATION
+	case "$1" in
+	closed) P_CONNS=$2 P_LABEL="c=$2" ;;
+	idle) P_CONNS=$IDLE_ACTIVE P_IDLE=$2 P_DUR=$IDLE_DURATION P_LABEL="idle=$2" ;;
+	churn) P_CONNS=$2 P_DUR=$CHURN_DURATION P_LABEL="c=$2" ;;
+	open) P_CONNS=$OPEN_CONNS P_RATE=$2 P_DUR=$OPEN_DURATION P_LABEL="rate=$2" ;;
+	size) P_CONNS=$SIZE_CONNS P_SIZE=$2 P_DUR=$SIZE_DURATION P_LABEL="size=$2" ;;
+	esac
+}
+
+# accept_s MODEL CONNECTIONS: about how long the server takes to accept that
+# many connections: a model with a process per connection (fork forks for
+# each one, prefork forks a worker for each after its readiness line) about
+# 2000 a second on a small VM; the others about ten times as many.
+accept_s() {
+	local per_s=0.0001
+	[[ $(model_task "$1") != process && $(model_workers "$1") != process ]] || per_s=0.0008
+	awk -v c="$2" -v p="$per_s" 'BEGIN { printf "%.2f", c * p }'
+}
+
+# warmup_for MODEL WORKLOAD CONNECTIONS: the warm-up, lengthened by the time
+# the server needs to accept the connections (not for churn: there each
+# connection is made in the measured time, and is what is measured).
+warmup_for() {
+	local extra=0
+	[[ "$2" == churn ]] || extra=$(accept_s "$1" "$3")
+	awk -v w="$WARMUP" -v e="$extra" 'BEGIN { printf "%g", w + e }'
+}
+
+# run_overhead_s MODEL WORKLOAD CONNECTIONS IDLE: rough seconds a point
+# takes beyond warm-up and measurement: this script and the server's start
+# (0.15 s), opening, accepting and closing the connections (the idle ones
+# too: a model with a process per connection forks and reaps one for each),
+# churn's closing of thousands of sockets. Measured on the 2-vCPU
+# development VM (bench/README.md, "Profiles").
+run_overhead_s() {
+	local per_conn=0.0002
+	[[ $(model_task "$1") != process && $(model_workers "$1") != process ]] || per_conn=0.0004
+	awk -v c=$(($3 + $4)) -v p="$per_conn" -v churn="$([[ $2 == churn ]] && echo 0.2 || echo 0)" \
+		'BEGIN { printf "%.2f", 0.15 + c * p + churn }'
+}
+
+# csv_text TEXT: TEXT fit for a raw.csv field and a Markdown table cell (no
+# commas, bars or line breaks).
+csv_text() {
+	local t=${1//,/;}
+	t=${t//|//}
+	t=${t//$'\r'/ }
+	echo "${t//$'\n'/ }"
+}
+
+# ---- the machine's limits ----------------------------------------------------
+
+FD_LIMIT=$(ulimit -Hn)
+[[ "$FD_LIMIT" != unlimited ]] || FD_LIMIT=1048576
+PROC_LIMIT=$(ulimit -Hu)
+[[ "$PROC_LIMIT" != unlimited ]] || PROC_LIMIT=4194304
+THREADS_MAX=$(</proc/sys/kernel/threads-max)
+PID_MAX=$(</proc/sys/kernel/pid_max)
+read -r PORT_LO PORT_HI </proc/sys/net/ipv4/ip_local_port_range
+PORTS=$((PORT_HI - PORT_LO + 1))
+# Processes on the machine now (RLIMIT_NPROC counts the user's; all is safe).
+_proc_dirs=(/proc/[0-9]*)
+PROCS_NOW=${#_proc_dirs[@]}
+# Servers and loadgen raise their soft descriptor limit to the hard one;
+# raise ours too, so that every child starts from it.
+ulimit -Sn "$FD_LIMIT" 2>/dev/null || true
+
+# unavailable_reason MODEL: why the model cannot run here (not built, or the
+# kernel refuses it), or nothing. From BENCH_UNAVAILABLE when the caller
+# gives it, otherwise asked of bench/models.sh (which starts echo-uring for
+# a moment).
+unavailable_reason() {
+	local line reason
+	if [[ -n ${BENCH_UNAVAILABLE+set} ]]; then
+		while IFS= read -r line; do
+			[[ ${line%%$'\t'*} != "$1" ]] || {
+				echo "${line#*$'\t'}"
+				return 0
+			}
+		done <<<"$BENCH_UNAVAILABLE"
+		return 0
+	fi
+	if reason=$(model_unavailable "$SERVERS_DIR" "$1"); then
+		csv_text "${reason:-cannot run here (no reason given)}"
+	fi
+}
+
+# why_not MODEL WORKLOAD CONNECTIONS IDLE: prints the reason a point cannot
+# run, or nothing: the model is unavailable here, its facts rule the point
+# out (bench/models.sh model_not_run), or the machine's limits cannot hold
+# the point's connections.
+why_not() {
+	local model=$1 workload=$2 conns=$(($3 + $4)) tasks=0 reason
+	reason=$(unavailable_reason "$model")
+	[[ -z $reason ]] || {
+		echo "$reason"
+		return 0
+	}
+	! model_not_run "$model" "$workload" "$conns" || return 0
+	! model_tasks_per_conn "$model" || tasks=$conns
+	if ((conns + LIMIT_MARGIN > FD_LIMIT)); then
+		echo "descriptor limit (ulimit -Hn $FD_LIMIT) too low"
+	elif ((conns + LIMIT_MARGIN > PORTS)); then
+		echo "too few ephemeral ports ($PORTS)"
+	elif ((tasks + LIMIT_MARGIN + PROCS_NOW > PROC_LIMIT)); then
+		echo "process limit (ulimit -Hu $PROC_LIMIT) too low"
+	elif ((tasks + 1000 > THREADS_MAX || tasks + 1000 > PID_MAX)); then
+		echo "kernel threads-max/pid_max too low"
+	fi
+}
+
+# ---- the server's processes ----------------------------------------------------
+# Only to know when the server holds a point's idle connections: the figures
+# of the measured window are the load generator's (--server-pid).
+
+# server_sockets PID: the distinct sockets the server's processes hold (a
+# socket shared by several processes, prefork's listener, counts once).
+server_sockets() {
+	local dirs=() pid
+	for pid in $(tree_pids "$1"); do dirs+=("/proc/$pid/fd"); done
+	{ find "${dirs[@]}" -mindepth 1 -maxdepth 1 -lname 'socket:*' -printf '%l\n' 2>/dev/null || true; } |
+		sort -u | wc -l
+}
+
+# server_conns: the connections the server holds. A model with a process
+# per connection (fork): its children; the others: sockets beyond those it
+# had when it became ready, over its processes (prefork's are in its workers).
+server_conns() {
+	if [[ $(model_task "$MODEL") == process ]]; then
+		{ cat "/proc/$SERVER_PID/task/"*/children 2>/dev/null || true; } | wc -w
+	else
+		echo $(($(server_sockets "$SERVER_PID") - SERVER_BASE_SOCKETS))
+	fi
+}
+
+# wait_conns WANTED: waits until the server holds WANTED connections, while
+# the holder runs, SETUP_TIMEOUT at most. Prints how many it holds.
+wait_conns() {
+	local wanted=$1 have deadline_ms=$(($(now_ms) + SETUP_TIMEOUT * 1000))
+	while :; do
+		have=$(server_conns)
+		if ((have >= wanted)) || ! alive "$HOLDER_PID" || (($(now_ms) >= deadline_ms)); then
+			break
+		fi
+		sleep 0.1
+	done
+	echo "$have"
+}
+
+# stop_server: waits (5 s at most) until every connection made was accepted
+# (a server's stop line then counts them all), SIGTERM to the server, then
+# waits for its children to be gone (fork's get SIGTERM from
+# PR_SET_PDEATHSIG when it exits): every wait has a deadline, then SIGKILL.
+# The next point should not share the machine with the teardown of this
+# one. Sets SERVER_EXIT (its status, or "timeout").
+stop_server() {
+	SERVER_EXIT=
+	[[ -n "${SERVER_PID:-}" ]] || return 0
+	local children=() pid deadline_ms
+	deadline_ms=$(($(now_ms) + 5000))
+	while [[ -n ${SERVER_PORT:-} ]] && ! listen_queue_empty "$SERVER_PORT" && (($(now_ms) < deadline_ms)); do
+		sleep 0.02
+	done
+	mapfile -t children < <(tree_pids "$SERVER_PID" | tail -n +2)
+	kill -TERM "$SERVER_PID" 2>/dev/null || true
+	# Wrapped (SERVER_WRAP), the server is not our child: the wrapper is,
+	# and ends with it (its status is the server's).
+	wait_exit "$WRAP_PID" 30
+	SERVER_EXIT=$WAITED
+	if [[ "$WRAP_PID" != "$SERVER_PID" ]] && alive "$SERVER_PID"; then
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+	fi
+	deadline_ms=$(($(now_ms) + 10000))
+	for pid in "${children[@]}"; do
+		while alive "$pid" && is_server "$pid"; do
+			if (($(now_ms) >= deadline_ms)); then
+				kill -KILL "$pid" 2>/dev/null || true
+				break
+			fi
+			sleep 0.02
+		done
+	done
+	# Then let init reap them (zombies, at most 10 s more).
+	deadline_ms=$(($(now_ms) + 10000))
+	for pid in "${children[@]}"; do
+		while [[ -e "/proc/$pid" ]] && (($(now_ms) < deadline_ms)); do
+			sleep 0.02
+		done
+	done
+	SERVER_PID=
+}
+
+# is_server PID: the process is still one of our echo servers (a saved pid
+# is checked before a signal: the kernel may have reused it).
+is_server() {
+	local comm
+	{ read -r comm <"/proc/$1/comm"; } 2>/dev/null || return 1
+	[[ "$comm" == echo-* ]]
+}
+
+# server_under PID: the server process at or under PID (a SERVER_WRAP
+# command's child): the first whose name is echo-MODEL (cut to 15
+# characters, as the kernel keeps it).
+server_under() {
+	local pid comm name="echo-$MODEL"
+	for pid in $(tree_pids "$1"); do
+		{ read -r comm <"/proc/$pid/comm"; } 2>/dev/null || continue
+		[[ $comm != "${name:0:15}" ]] || {
+			echo "$pid"
+			return 0
+		}
+	done
+	return 1
+}
+
+# stop_holder: ends the load generator that holds the idle connections.
+stop_holder() {
+	[[ -n "${HOLDER_PID:-}" ]] || return 0
+	kill -TERM "$HOLDER_PID" 2>/dev/null || true
+	wait_exit "$HOLDER_PID" 5
+	HOLDER_PID=
+}
+
+point_cleanup() {
+	local rc=$?
+	stop_holder
+	if [[ -n "${LG_PID:-}" ]]; then
+		kill -TERM "$LG_PID" 2>/dev/null || true
+		wait_exit "$LG_PID" 5
+		LG_PID=
+	fi
+	stop_server
+	save_logs
+	[[ -z "${TMP:-}" ]] || rm -rf "$TMP"
+	return "$rc"
+}
+
+# save_logs: the server's and the load generators' stderr, appended to
+# LOG_DIR's logs under a line naming the point.
+save_logs() {
+	[[ -n "$LOG_DIR" && -n "${TMP:-}" && -d "$TMP" ]] || return 0
+	mkdir -p "$LOG_DIR"
+	local title="=== $WORKLOAD $X $MODEL r$ROUND"
+	if [[ -e "$TMP/server.err" ]]; then
+		{
+			echo "$title: ${SERVER_ARGS_USED:-}"
+			cat "$TMP/server.err"
+		} >>"$LOG_DIR/server-$MODEL.log"
+	fi
+	if [[ -e "$TMP/loadgen.err" ]]; then
+		{
+			echo "$title: ${LG_LINE:-}"
+			cat "$TMP/loadgen.err"
+		} >>"$LOG_DIR/loadgen.log"
+	fi
+	rm -f "$TMP/server.err" "$TMP/loadgen.err"
+}
+
+# ---- the row -------------------------------------------------------------------
+
+# emit STATUS REASON [LOADGEN_CSV]: prints the point's row (bench/row.awk).
+emit() {
+	ROW_REASON=$(csv_text "$2") ROW_ARGS=${SERVER_ARGS_USED:-} awk -v header="$CSV_HEADER" \
+		-v model="$MODEL" -v workload="$WORKLOAD" -v x="$X" -v repeat="$ROUND" -v status="$1" \
+		-v connections="$P_CONNS" -v idle="$P_IDLE" -v size="$P_SIZE" -v rate="$P_RATE" \
+		-v warmup_s="$WARMUP_S" -v duration_s="$P_DUR" -v loadgen_exit="${LG_EXIT:-}" \
+		-v loadgen_limit="${LG_LIMIT_S:-}" -v server_exit="${SERVER_EXIT:-}" \
+		-v bound="$CLIENT_BOUND_CORES" -f "$POINT_ROOT/bench/row.awk" "${3:-/dev/null}"
+}
+
+usage() {
+	echo "usage: bench/point.sh MODEL WORKLOAD X ROUND   (or --header)" >&2
+	echo "  MODEL: ${ALL_MODELS[*]}; WORKLOAD: $ALL_WORKLOADS; X and ROUND: whole numbers" >&2
+	[[ -z ${1:-} ]] || echo "bench/point.sh: $1" >&2
+	exit 2
+}
+
+point_main() {
+	if [[ $# -eq 1 && $1 == --header ]]; then
+		echo "$CSV_HEADER"
+		return 0
+	fi
+	[[ $# -eq 4 ]] || usage
+	MODEL=$1 WORKLOAD=$2 X=$3 ROUND=$4
+	[[ " ${ALL_MODELS[*]} " == *" $MODEL "* ]] || usage "unknown model '$MODEL'"
+	[[ " $ALL_WORKLOADS " == *" $WORKLOAD "* ]] || usage "unknown workload '$WORKLOAD'"
+	[[ $X =~ ^[0-9]+$ ]] || usage "X '$X': a whole number"
+	[[ $ROUND =~ ^[1-9][0-9]*$ ]] || usage "ROUND '$ROUND': a positive whole number"
+	local v
+	for v in WARMUP DURATION IDLE_DURATION CHURN_DURATION SIZE_DURATION OPEN_DURATION; do
+		[[ "${!v}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage "$v=${!v}: seconds, such as 0.5"
+	done
+	for v in CLOSED_SIZE IDLE_ACTIVE OPEN_CONNS SIZE_CONNS LOADGEN_THREADS POOL_MAX_WORKERS PREFORK_MAX_WORKERS; do
+		[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || usage "$v=${!v}: a positive whole number"
+	done
+	[[ "$PIN" == 0 || "$PIN" == 1 ]] || usage "PIN=$PIN: 1 or 0"
+	SEED=${SEED:-$ROUND}
+	[[ $SEED =~ ^[0-9]+$ ]] || usage "SEED=$SEED: a whole number"
+
+	# Pinning: only where both CPUs exist (bench/run.sh says so when not).
+	local cpus
+	cpus=$(nproc)
+	if [[ $PIN == 1 ]] && { ((SERVER_CPU >= cpus || CLIENT_CPU >= cpus)) || ! command -v taskset >/dev/null 2>&1; }; then
+		PIN=0
+	fi
+	if [[ -z ${CLIENT_BOUND_CORES:-} ]]; then
+		local client_cores=1
+		[[ $PIN == 1 ]] || client_cores=$((LOADGEN_THREADS < cpus ? LOADGEN_THREADS : cpus))
+		CLIENT_BOUND_CORES=$(awk -v c="$client_cores" 'BEGIN { printf "%.2f", 0.95 * c }')
+	fi
+
+	point_params "$WORKLOAD" "$X"
+	WARMUP_S=$(warmup_for "$MODEL" "$WORKLOAD" "$P_CONNS")
+	local reason
+	reason=$(why_not "$MODEL" "$WORKLOAD" "$P_CONNS" "$P_IDLE")
+	if [[ -n $reason ]]; then
+		emit not-run "$reason"
+		return 0
+	fi
+
+	if [[ -n ${SERVER_ARGS+set} ]]; then
+		SERVER_ARGS_USED=$SERVER_ARGS
+	else
+		SERVER_ARGS_USED=$(model_server_args "$MODEL" $((P_CONNS + P_IDLE)))
+	fi
+	SERVER_ARGS_USED="$SERVER_ARGS_USED${SERVER_EXTRA_ARGS:+ $SERVER_EXTRA_ARGS}"
+	SERVER_ARGS_USED=${SERVER_ARGS_USED# }
+
+	take_bench_lock point.sh "$BENCH_LOCK" "$LOCK_WAIT"
+	local server_pin=() client_pin=() wrap=() args=()
+	if [[ $PIN == 1 ]]; then
+		server_pin=(taskset -c "$SERVER_CPU")
+		client_pin=(taskset -c "$CLIENT_CPU")
+		# This script and the load generator share the client's CPU.
+		taskset -cp "$CLIENT_CPU" $$ >/dev/null
+	fi
+	read -r -a wrap <<<"${SERVER_WRAP:-}"
+	read -r -a args <<<"$SERVER_ARGS_USED"
+	if [[ -z ${LOADGEN_SERVER_PID:-} ]]; then
+		LOADGEN_SERVER_PID=0
+		[[ $("$LOADGEN" --help 2>&1 || true) != *--server-pid* ]] || LOADGEN_SERVER_PID=1
+	fi
+
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/point.XXXXXX")
+	SERVER_PID="" WRAP_PID="" HOLDER_PID="" LG_PID="" SERVER_PORT=""
+	trap point_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+
+	# The server.
+	if ! start_ready "$READY_TIMEOUT_MS" "$TMP/server.out" "$TMP/server.err" \
+		"${server_pin[@]}" "${wrap[@]}" "$SERVERS_DIR/echo-$MODEL" -p 0 "${args[@]}"; then
+		WRAP_PID=$READY_PID SERVER_PID=$READY_PID
+		reason="server did not start: $READY_REASON"
+		stop_server
+		[[ ! -s "$TMP/server.err" ]] || reason="$reason: $(head -n 1 "$TMP/server.err" | cut -c 1-200)"
+		emit failed "$reason"
+		return 0
+	fi
+	WRAP_PID=$READY_PID SERVER_PID=$READY_PID SERVER_PORT=$READY_PORT
+	if ((${#wrap[@]} > 0)); then
+		SERVER_PID=$(server_under "$WRAP_PID") || {
+			SERVER_PID=$WRAP_PID
+			emit failed "no echo-$MODEL process under SERVER_WRAP ($SERVER_WRAP)"
+			return 0
+		}
+	fi
+	SERVER_BASE_SOCKETS=$(server_sockets "$SERVER_PID")
+
+	# The idle connections, held by a first load generator (one of them sends
+	# a message a second: bin/loadgen needs one active connection).
+	LG_LIMIT_S=$(awk -v a="$WARMUP_S" -v b="$P_DUR" -v c="$SETUP_TIMEOUT" 'BEGIN { printf "%d", a + b + c + 10 }')
+	if ((P_IDLE > 0)); then
+		local hold_s=$((LG_LIMIT_S + SETUP_TIMEOUT + 10)) have
+		"${client_pin[@]}" timeout -k 2 "$hold_s" "$LOADGEN" -p "$SERVER_PORT" -c 1 -r 1 \
+			--idle $((P_IDLE - 1)) -W 0 -d "${hold_s}s" --connect-timeout 10s --format csv -q \
+			</dev/null >/dev/null 2>>"$TMP/loadgen.err" 3>&- 9>&- &
+		HOLDER_PID=$!
+		have=$(wait_conns "$P_IDLE")
+		if ((have < P_IDLE)); then
+			emit_after_stop failed "the server held $have of $P_IDLE idle connections after ${SETUP_TIMEOUT}s"
+			return 0
+		fi
+	fi
+
+	# The measuring load generator.
+	local lg_args=(-p "$SERVER_PORT" -c "$P_CONNS" -t "$LOADGEN_THREADS" -s "$P_SIZE"
+		-W "$(awk -v s="$WARMUP_S" 'BEGIN { printf "%.0f", s * 1000 }')ms"
+		-d "$(awk -v s="$P_DUR" 'BEGIN { printf "%.0f", s * 1000 }')ms"
+		--seed "$SEED" --connect-timeout 10s --format csv -q)
+	case "$WORKLOAD" in
+	churn) lg_args+=(--churn) ;;
+	open) lg_args+=(-r "$P_RATE") ;;
+	esac
+	[[ $LOADGEN_SERVER_PID != 1 ]] || lg_args+=(--server-pid "$SERVER_PID")
+	LG_LINE="${lg_args[*]}"
+	LG_EXIT=0
+	"${client_pin[@]}" timeout -k 2 "$LG_LIMIT_S" "$LOADGEN" "${lg_args[@]}" \
+		</dev/null >"$TMP/loadgen.csv" 2>>"$TMP/loadgen.err" 3>&- 9>&- &
+	LG_PID=$!
+	wait "$LG_PID" || LG_EXIT=$?
+	LG_PID=
+	case $LG_EXIT in 124 | 137) LG_EXIT=timeout ;; esac
+	emit_after_stop "" "" "$TMP/loadgen.csv"
+}
+
+# emit_after_stop STATUS REASON [LOADGEN_CSV]: stops the holder and the
+# server (the row carries the server's exit status), then prints the row.
+emit_after_stop() {
+	stop_holder
+	stop_server
+	save_logs
+	emit "$@"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+	point_main "$@"
+fi
