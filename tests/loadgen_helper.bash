@@ -12,30 +12,30 @@ LOADGEN=${LOADGEN:-$BIN/loadgen}
 # run below, so hitting it means a hang, reported as status 124.
 LOADGEN_DEADLINE_S=60
 
+# start_tool NAME OUT ERR COMMAND...: starts a test tool that prints a
+# readiness line (bench/lib.sh start_ready), tracks its pid and waits 5 s at
+# most; on failure says why, with the tool's stderr. Sets READY_PID and
+# READY_PORT.
+start_tool() {
+	local name=$1 err=$3
+	start_ready 5000 "$2" "$err" "${@:4}" && { track_pid "$READY_PID"; return 0; }
+	track_pid "$READY_PID"
+	echo "$name: $READY_REASON; stderr:" >&2
+	cat "$err" >&2
+	return 1
+}
+
 # start_peer MODE [peer options...]
 # Starts the peer on -p 0 and waits (5 s at most) for its readiness line.
 # Sets PEER_PID, PEER_PORT, PEER_ERR (its stderr file).
 start_peer() {
-	local mode=$1 out line deadline_ms
+	local mode=$1
 	shift
-	out="$BATS_TEST_TMPDIR/peer.$mode.out"
 	PEER_ERR="$BATS_TEST_TMPDIR/peer.$mode.err"
-	# 3>&- so bats does not wait for the peer to close its output.
-	"$PEER" -p 0 --mode "$mode" "$@" >"$out" 2>"$PEER_ERR" 3>&- &
-	PEER_PID=$!
-	track_pid "$PEER_PID"
-	deadline_ms=$(($(now_ms) + 5000))
-	# read succeeds only on a whole line, so a half-written line is not taken.
-	until IFS= read -r line <"$out"; do
-		if ! process_running "$PEER_PID" || (($(now_ms) >= deadline_ms)); then
-			echo "peer $mode gave no readiness line in 5 s; stderr:" >&2
-			cat "$PEER_ERR" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
-	PEER_PORT=${line##*:}
-	PEER_PORT=${PEER_PORT%% *}
+	: >"$PEER_ERR"
+	start_tool "peer $mode" "$BATS_TEST_TMPDIR/peer.$mode.out" "$PEER_ERR" "$PEER" -p 0 --mode "$mode" "$@" || return 1
+	# shellcheck disable=SC2034 # read by tests/loadgen.bats
+	PEER_PID=$READY_PID PEER_PORT=$READY_PORT
 }
 
 # stop_peer: SIGTERM to the saved pid, 5 s at most. Sets PEER_ACCEPTED and
@@ -134,21 +134,11 @@ SERVER_KEYS=(server_cpu_s server_us_per_msg server_rss_kib server_pss_kib server
 # readiness line. Sets CPU_ECHO_PID and CPU_ECHO_PORT; teardown stops it
 # (stop_tracked_processes).
 start_cpu_echo() {
-	local out="$BATS_TEST_TMPDIR/cpu-echo.out" err="$BATS_TEST_TMPDIR/cpu-echo.err" line deadline_ms
-	"$CPU_ECHO" -p 0 "$@" >"$out" 2>"$err" 3>&- &
-	CPU_ECHO_PID=$!
-	track_pid "$CPU_ECHO_PID"
-	deadline_ms=$(($(now_ms) + 5000))
-	until IFS= read -r line <"$out"; do
-		if ! process_running "$CPU_ECHO_PID" || (($(now_ms) >= deadline_ms)); then
-			echo "cpu-echo gave no readiness line in 5 s; stderr:" >&2
-			cat "$err" >&2
-			return 1
-		fi
-		sleep 0.01
-	done
-	CPU_ECHO_PORT=${line##*:}
-	CPU_ECHO_PORT=${CPU_ECHO_PORT%% *}
+	local err="$BATS_TEST_TMPDIR/cpu-echo.err"
+	: >"$err"
+	start_tool cpu-echo "$BATS_TEST_TMPDIR/cpu-echo.out" "$err" "$CPU_ECHO" -p 0 "$@" || return 1
+	# shellcheck disable=SC2034 # read by tests/loadgen.bats
+	CPU_ECHO_PID=$READY_PID CPU_ECHO_PORT=$READY_PORT
 }
 
 # own_cpu_ticks PID: user + system clock ticks of PID itself, its reaped
