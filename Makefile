@@ -108,29 +108,54 @@ bench-unpinned:
 	@$(MAKE) --no-print-directory all
 	BENCH=unpinned NO_BUILD=1 bench/run.sh
 
-# The regression gate (bench/README.md, "The regression gate"): `make
-# baseline` records the check profile (BENCH=check, about three minutes) in
-# BASELINE; `make bench-check` runs it again and compares (bench/check.sh,
-# bench/compare.sh): a Markdown table, exit 1 on a confirmed regression.
-# SLOWDOWN=epoll-et runs that server 2x slower per message (the LD_PRELOAD
-# shim tests/tools/preload/slowdown.c): the gate's own test.
+# The regression gate (bench/README.md, "The regression gate"), two ways:
+#   make baseline; make bench-check    record the check profile (BENCH=check,
+#       about three minutes) in BASELINE, then run it again and compare
+#       (bench/check.sh, bench/compare.sh), and the system calls per message
+#   make bench-check BASE=<revision>   build that git revision apart and run
+#       it and the working tree alternately (bench/paired.sh): the gate that
+#       catches a 15% rise in one model's CPU per message, about ten minutes
+# Both print a Markdown table and exit 1 on a regression. One-repeat
+# profiles (BENCH=smoke, quick, REPEATS=1) are refused: no noise to judge by.
+# SLOWDOWN=thread runs that server under the LD_PRELOAD shim
+# tests/tools/preload/slowdown.c: the gate's own test. SLOWDOWN_FACTOR is
+# its CPU per message factor (1.15 with BASE, 2 without: what each mode is
+# built to catch), SLOWDOWN_US adds CPU per write, SLOWDOWN_SYSCALLS extra
+# system calls per write. With BASE only the working tree's server is slowed.
 BASELINE ?= results/baseline
+BASE ?=
 SLOWDOWN ?=
+SLOWDOWN_FACTOR ?= $(if $(BASE),1.15,2)
+SLOWDOWN_US ?= 0
+SLOWDOWN_SYSCALLS ?= 0
 SLOWDOWN_SO := $(BUILD)/tests/slowdown.so
-SLOWDOWN_ENV = $(if $(SLOWDOWN),LD_PRELOAD=$(CURDIR)/$(SLOWDOWN_SO) SLOWDOWN_PROG=$(subst $(eval) ,$(comma),$(SLOWDOWN:%=echo-%)))
 comma := ,
+SLOWDOWN_VARS = LD_PRELOAD=$(CURDIR)/$(SLOWDOWN_SO) SLOWDOWN_PROG=$(subst $(eval) ,$(comma),$(SLOWDOWN:%=echo-%)) \
+	SLOWDOWN_FACTOR=$(SLOWDOWN_FACTOR) SLOWDOWN_US=$(SLOWDOWN_US) SLOWDOWN_SYSCALLS=$(SLOWDOWN_SYSCALLS)
+SLOWDOWN_ENV = $(if $(SLOWDOWN),$(if $(BASE),NOW_WRAP='env $(SLOWDOWN_VARS)',$(SLOWDOWN_VARS)))
 .PHONY: baseline bench-check
 baseline bench-check: export BASELINE := $(abspath $(BASELINE))
 baseline:
 	@$(MAKE) --no-print-directory all
 	NO_BUILD=1 bench/check.sh baseline
 bench-check:
-	@$(MAKE) --no-print-directory all $(if $(SLOWDOWN),$(SLOWDOWN_SO))
-	NO_BUILD=1 $(SLOWDOWN_ENV) bench/check.sh check
+	@$(MAKE) --no-print-directory all
+	NO_BUILD=1 $(if $(BASE),BASE='$(BASE)') $(SLOWDOWN_ENV) bench/check.sh check
 
+# A paired gate removes its build-base/<hash>-<pid>/ at exit; one killed
+# outright leaves it: make clean removes them.
+.PHONY: clean-bench-gate
+clean: clean-bench-gate
+clean-bench-gate:
+	rm -rf build-base
+
+# The shim is built with everything (never instrumented: a sanitizer
+# build's flags are left out), so that CI compiles it with -Werror.
+all: $(SLOWDOWN_SO)
 $(SLOWDOWN_SO): tests/tools/preload/slowdown.c
 	@mkdir -p $(@D)
-	$(CC) $(REQUIRED_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS) -shared -fPIC -o $@ $< -ldl
+	$(CC) $(REQUIRED_CFLAGS) $(filter-out -fsanitize=%,$(CFLAGS)) $(EXTRA_CFLAGS) -shared -fPIC \
+		-o $@ $< -ldl
 
 deps:
 	@tests/ensure-packages $(ALL_PACKAGES)

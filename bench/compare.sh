@@ -50,7 +50,7 @@ trap 'rm -rf "$TMP"' EXIT
 agg_of() {
 	local dir=$1 out="$TMP/$2.csv"
 	if [[ -f "$dir/raw.csv" ]]; then
-		awk -f "$BENCH_DIR/aggregate.awk" "$dir/raw.csv" >"$out" || die "$dir/raw.csv: cannot aggregate"
+		awk -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/aggregate.awk" "$dir/raw.csv" >"$out" || die "$dir/raw.csv: cannot aggregate"
 	elif [[ -f "$dir/agg.csv" ]]; then
 		cp "$dir/agg.csv" "$out"
 	else

@@ -2,6 +2,7 @@
 # bench/syscalls.sh - system calls per echoed message, by call, for every model.
 #
 #   bench/syscalls.sh [MODEL[:OPTION]...]   (make syscalls: every model)
+#   bench/syscalls.sh --gate CSV [MODEL...] the regression gate's count (below)
 #
 # MODEL:OPTION runs bin/echo-MODEL with that long option and names the row
 # "MODEL OPTION": uring:--single-shot, prefork:--reuseport. The default list
@@ -45,10 +46,45 @@
 # Holds BENCH_LOCK (/tmp/bench.lock; "" for none) while it runs, waiting
 # LOCK_WAIT (900) seconds at most. Exit status: 0 every run was clean, 1 a
 # run failed (its row says why), 2 usage.
+#
+# --gate CSV: the regression gate's count (bench/check.sh, bench/paired.sh;
+# compared by bench/compare-syscalls.awk). Each model runs one bench point,
+# bench/point.sh MODEL closed 1 (the bench's server options and pinning),
+# with no warm-up for SYSCALLS_GATE_SECONDS (0.5) and the counter as its
+# SERVER_WRAP: one connection in a closed loop, one message in flight, so
+# each echo is exactly the model's calls and the calls per message do not
+# depend on the machine's speed; nor do the context switches (the server
+# sleeps once per message: its reply has to reach the client and the next
+# request come back). The messages are the load generator's (the row's
+# messages: with no warm-up, every echo but one in flight at the end). With
+# perf, the calls of GATE_CALLS are counted by name besides the table's
+# columns, and the context switches (context-switches: every switch away
+# from any of the server's tasks, start to stop); strace counts every call
+# by name but its stops would be the switches, so they are not counted.
+# CSV: model,messages,counter,metric,count,per_msg, one line per call, and
+# "other" (the calls not counted by name), "total", "ctx_switches"; a model
+# that did not run is one line with metric "failed" or "not-run". BIN (the
+# servers), LOADGEN and SERVER_WRAP (a prefix for the server inside the
+# counter, such as "env LD_PRELOAD=...") choose what runs. The table goes
+# to stdout as usual, not to SYSCALLS_OUT.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN=${BIN:-$ROOT/bin}
+LOADGEN=${LOADGEN:-$BIN/loadgen}
+SERVER_WRAP=${SERVER_WRAP:-}
+GATE_CSV=""
+if [[ ${1:-} == --gate ]]; then
+	[[ -n ${2:-} ]] || {
+		echo "usage: bench/syscalls.sh --gate CSV [MODEL...]" >&2
+		exit 2
+	}
+	GATE_CSV=$2
+	shift 2
+	SYSCALLS_POINTS=1
+	SYSCALLS_OUT=""
+fi
+SYSCALLS_GATE_SECONDS=${SYSCALLS_GATE_SECONDS:-0.5}
 SYSCALLS_RATE=${SYSCALLS_RATE:-2000}
 SYSCALLS_SECONDS=${SYSCALLS_SECONDS:-2}
 SYSCALLS_POINTS=${SYSCALLS_POINTS:-1 16 4+1000}
@@ -74,6 +110,11 @@ COLUMNS_CALLS="accept:accept,accept4 read:read,readv,recvfrom,recvmsg
 write:write,writev,sendto,sendmsg select:pselect6,select poll:ppoll,poll
 epoll_wait:epoll_wait,epoll_pwait,epoll_pwait2 epoll_ctl:epoll_ctl
 io_uring_enter:io_uring_enter ioctl:ioctl clone:clone,clone3,fork,vfork futex:futex"
+# --gate with perf: more calls counted by name, so that an extra one is
+# named rather than "other" (each tracepoint costs perf ~40 ms to open).
+GATE_CALLS="getpid getppid gettid fcntl getsockopt setsockopt shutdown close
+clock_gettime nanosleep clock_nanosleep sched_yield rt_sigprocmask mmap munmap
+brk madvise mprotect"
 
 die() {
 	echo "syscalls.sh: $*" >&2
@@ -99,7 +140,7 @@ for spec in "${models[@]}"; do
 	fi
 	[[ -n ${unavailable[$m]+set} ]] || unavailable[$m]=$(model_unavailable "$BIN" "$m" || true)
 done
-[[ -x "$BIN/loadgen" ]] || die "$BIN/loadgen missing: run make"
+[[ -x "$LOADGEN" ]] || die "$LOADGEN missing: run make"
 
 # ---- the counter ---------------------------------------------------------------
 perf_events=raw_syscalls:sys_enter
@@ -118,6 +159,13 @@ for event in io_uring_submit_req io_uring_complete; do
 		uring_events+=",io_uring:$event"
 done
 perf_events+=$uring_events
+if [[ -n $GATE_CSV ]]; then
+	for call in $GATE_CALLS; do
+		grep -qx "syscalls:sys_enter_$call" /sys/kernel/tracing/available_events 2>/dev/null &&
+			perf_events+=",syscalls:sys_enter_$call"
+	done
+	perf_events+=",context-switches"
+fi
 if [[ -z "$SYSCALLS_COUNTER" ]]; then
 	SYSCALLS_COUNTER=strace
 	if command -v perf >/dev/null 2>&1 &&
@@ -147,6 +195,74 @@ if [[ -n "$BENCH_LOCK" ]]; then
 	take_bench_lock syscalls.sh "$BENCH_LOCK" "$LOCK_WAIT"
 fi
 
+# SERVER_WRAP: a prefix for the server (it must exec the server, as env
+# and taskset do).
+WRAP=()
+[[ -z $SERVER_WRAP ]] || read -r -a WRAP <<<"$SERVER_WRAP"
+if [[ -n $GATE_CSV ]]; then
+	[[ $SYSCALLS_GATE_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
+		die "SYSCALLS_GATE_SECONDS=$SYSCALLS_GATE_SECONDS: seconds, such as 0.5"
+	[[ -x "$ROOT/bench/point.sh" ]] || die "bench/point.sh is missing: --gate runs each model through it"
+	GATE_HEADER=$("$ROOT/bench/point.sh" --header)
+	echo "model,messages,counter,metric,count,per_msg" >"$GATE_CSV"
+fi
+
+# run_gate MODEL [OPTION]: --gate's run, one bench point (bench/point.sh:
+# the bench's server options and pinning) at 1 connection in a closed loop,
+# no warm-up, the server under the counter (SERVER_WRAP of point.sh), then
+# SERVER_WRAP's own prefix. Appends the counts to GATE_CSV and sets ROW to
+# the table's row, or to why it failed (and returns 1).
+run_gate() {
+	local model=$1 option=${2:-} wrap row messages status try
+	if [[ $SYSCALLS_COUNTER == perf ]]; then
+		wrap="perf stat -x, -o $TMP/count -e $perf_events --"
+	else
+		wrap="strace -f -c -o $TMP/count --"
+	fi
+	# A second try: one failed run (a busy machine, a slow start) is not
+	# the model's count.
+	for try in 1 2; do
+		rm -f "$TMP/count"
+		status=failed messages=0
+		row=$(SERVERS_DIR="$BIN" LOADGEN="$LOADGEN" SERVER_WRAP="$wrap${SERVER_WRAP:+ $SERVER_WRAP}" \
+			SERVER_EXTRA_ARGS="$option" WARMUP=0 DURATION="$SYSCALLS_GATE_SECONDS" BENCH_LOCK_HELD=1 \
+			"$ROOT/bench/point.sh" "$model" closed 1 "$try" 2>>"$TMP/point.err" 9>&-) || row="$model,closed,1,$try,failed,bench/point.sh exit $?"
+		read -r status messages < <(awk -F, -v header="$GATE_HEADER" 'BEGIN { n = split(header, h, ","); for (i = 1; i <= n; i++) c[h[i]] = i }
+			{ print $c["status"], ($c["messages"] == "" ? 0 : $c["messages"]) }' <<<"$row")
+		[[ $status == failed || $status == error ]] || break
+	done
+	if [[ $status != ok ]]; then
+		ROW="$( [[ $status == not-run ]] && echo "not run" || echo failed): $(awk -F, '{ print $6 }' <<<"$row")"
+		return 1
+	fi
+	((messages > 0)) || {
+		ROW="failed: no message echoed"
+		return 1
+	}
+	[[ -s "$TMP/count" ]] || {
+		ROW="failed: $SYSCALLS_COUNTER wrote no counts"
+		return 1
+	}
+	table_row "$model" "$messages"
+	counts_of "$TMP/count" | awk -v model="$model${option:+ $option}" -v msgs="$messages" -v counter="$SYSCALLS_COUNTER" '
+		$1 == "sqe" || $1 == "cqe" { next }
+		{ n[$1] += $2 }
+		END {
+			OFS = ","
+			for (c in n) {
+				if (c == "total" || c == "ctx_switches")
+					continue
+				named += n[c]
+				print model, msgs, counter, c, n[c], sprintf("%.4f", n[c] / msgs)
+			}
+			total = ("total" in n) ? n["total"] : named
+			print model, msgs, counter, "other", total - named, sprintf("%.4f", (total - named) / msgs)
+			print model, msgs, counter, "total", total, sprintf("%.4f", total / msgs)
+			if ("ctx_switches" in n)
+				print model, msgs, counter, "ctx_switches", n["ctx_switches"], sprintf("%.4f", n["ctx_switches"] / msgs)
+		}' | sort -t, -k4,4 >>"$GATE_CSV"
+}
+
 # counts_of FILE: "call count" lines from the counter's output; "total N" too,
 # and with perf "sqe N" and "cqe N" (io_uring requests and completions).
 counts_of() {
@@ -156,6 +272,7 @@ counts_of() {
 			if (name == "raw_syscalls:sys_enter") name = "total"
 			if (name == "io_uring:io_uring_submit_req") name = "sqe"
 			if (name == "io_uring:io_uring_complete") name = "cqe"
+			if (name == "context-switches") name = "ctx_switches"
 			print name, $1 }' "$1"
 	else
 		# "% time seconds usecs/call calls [errors] syscall"; the last field
@@ -182,10 +299,10 @@ run_one() {
 	: >"$TMP/server.out"
 	rm -f "$TMP/count"
 	if [[ $SYSCALLS_COUNTER == perf ]]; then
-		perf stat -x, -o "$TMP/count" -e "$perf_events" -- "$BIN/echo-$model" "${args[@]}" \
+		perf stat -x, -o "$TMP/count" -e "$perf_events" -- "${WRAP[@]}" "$BIN/echo-$model" "${args[@]}" \
 			</dev/null >"$TMP/server.out" 2>"$TMP/server.err" 9>&- &
 	else
-		strace -f -c -o "$TMP/count" -- "$BIN/echo-$model" "${args[@]}" \
+		strace -f -c -o "$TMP/count" -- "${WRAP[@]}" "$BIN/echo-$model" "${args[@]}" \
 			</dev/null >"$TMP/server.out" 2>"$TMP/server.err" 9>&- &
 	fi
 	COUNTER_PID=$!
@@ -210,7 +327,7 @@ run_one() {
 
 	local idle_args=()
 	((idle == 0)) || idle_args=(--idle "$idle")
-	timeout -k 2 $((${SYSCALLS_SECONDS%.*} + 61)) "$BIN/loadgen" -p "$port" -c "$active" "${idle_args[@]}" \
+	timeout -k 2 $((${SYSCALLS_SECONDS%.*} + 61)) "$LOADGEN" -p "$port" -c "$active" "${idle_args[@]}" \
 		-r "$SYSCALLS_RATE" -W 0 -d "${SYSCALLS_SECONDS}s" --format json -q \
 		>"$TMP/loadgen.json" 2>"$TMP/loadgen.err" 9>&- || status=$?
 
@@ -240,6 +357,13 @@ run_one() {
 		ROW="failed: $SYSCALLS_COUNTER wrote no counts"
 		return 1
 	}
+	table_row "$model" "$messages"
+}
+
+# table_row MODEL MESSAGES: ROW (the table's row, without "| model |") and
+# URING_ROW from the counter's output in $TMP/count.
+table_row() {
+	local model=$1 messages=$2
 	ROW=$(counts_of "$TMP/count" | awk -v msgs="$messages" -v cols="$COLUMNS_CALLS" '
 		{ n[$1] += $2 }
 		END {
@@ -253,7 +377,7 @@ run_one() {
 				row = row sprintf(" | %s", sum ? sprintf("%.2f", sum / msgs) : "·")
 			}
 			total = n["total"]
-			if (total == 0) for (c in n) if (c != "total" && c != "sqe" && c != "cqe") total += n[c]
+			if (total == 0) for (c in n) if (c != "total" && c != "sqe" && c != "cqe" && c != "ctx_switches") total += n[c]
 			row = row sprintf(" | %.2f | %.2f", (total - listed) / msgs, total / msgs)
 			print row
 		}')
@@ -288,7 +412,12 @@ failed=0
 		"$(uname -n), $(getconf _NPROCESSORS_ONLN) CPUs, Linux $(uname -r)," \
 		"git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- servers 2>/dev/null || echo ' (servers modified)')."
 	echo "Counted with $method."
-	echo "Load: bin/loadgen open loop, ${SYSCALLS_RATE} messages/s in all for ${SYSCALLS_SECONDS} s, 64-byte messages, no warm-up."
+	if [[ -n $GATE_CSV ]]; then
+		echo "Load: bin/loadgen closed loop, 1 connection, one 64-byte message at a time for ${SYSCALLS_GATE_SECONDS} s, no warm-up" \
+			"(the regression gate's count: each echo is exactly the model's calls)${SERVER_WRAP:+; servers run under \`$SERVER_WRAP\`}."
+	else
+		echo "Load: bin/loadgen open loop, ${SYSCALLS_RATE} messages/s in all for ${SYSCALLS_SECONDS} s, 64-byte messages, no warm-up."
+	fi
 	echo "Each figure: the server's calls (every thread and process, start-up and stop included)"
 	echo "divided by the messages loadgen echoed and checked (the messages column)."
 	echo "\`·\` none; read = read/readv/recv*, write = write/writev/send*, select = pselect6, poll = ppoll,"
@@ -326,8 +455,15 @@ for point in $SYSCALLS_POINTS; do
 			ROW="not run: fds >= FD_SETSIZE (1024) are refused"
 		elif [[ $model == prefork && $option == --reuseport ]] && ((active + idle > 1)); then
 			ROW="not run: the hash puts clients on busy workers, where they wait (bench/spread.sh)"
+		elif [[ -n $GATE_CSV ]]; then
+			run_gate "$model" "$option" || [[ $ROW == "not run:"* ]] || failed=1
 		elif ! run_one "$model" "$active" "$idle" "$option"; then
 			failed=1
+		fi
+		# --gate: a model not counted is a line too (compare-syscalls.awk
+		# fails a model the base counted and this build could not).
+		if [[ -n $GATE_CSV && ($ROW == "not run:"* || $ROW == "failed:"*) ]]; then
+			echo "$model${option:+ $option},,$SYSCALLS_COUNTER,$([[ $ROW == failed:* ]] && echo failed || echo not-run),," >>"$GATE_CSV"
 		fi
 		echo "| $model${option:+ $option} | $ROW |" | tee -a "$out"
 		[[ $model != uring || -z ${URING_ROW:-} || $ROW == not\ run* || $ROW == failed* ]] ||
