@@ -20,15 +20,20 @@ LDLIBS := -pthread
 BUILD ?= build
 BIN ?= bin
 
-# The eight textbook models, then the four production designs (issue 8). uring
-# and libevent need a library: each is built only when its header is found
-# (make deps and make test install liburing-dev and libevent-dev; without
-# them the suites and the bench skip those two and say why).
+# The models and the library each needs come from bench/models.txt, the one
+# table of facts about the models (the bench and the suites read it too):
+# column 1 the model, 2 its library ("-": none), 3 the Debian package, 4 the
+# header, 5 what the link adds. A model that needs a library is built only
+# when its header is found (make deps and make test install the packages;
+# without them the suites and the bench skip that model and say why).
+MODELS_TABLE := bench/models.txt
+table_rows = $(shell awk '!/^[[:space:]]*\#/ && NF $(1) { print $$1 }' $(MODELS_TABLE))
+model_column = $(shell awk -v m='$(1)' '$$1 == m { print $$$(2) }' $(MODELS_TABLE))
+ALL_MODELS := $(call table_rows)
+LIBRARY_MODELS := $(call table_rows,&& $$2 != "-")
 have_header = $(shell printf '\043include <$(1)>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo yes)
-OPTIONAL_MODELS := $(if $(call have_header,liburing.h),uring) \
-	$(if $(call have_header,event2/event.h),libevent)
-MODELS := blocking fork thread pool select poll epoll-lt epoll-et prefork reactors \
-	$(OPTIONAL_MODELS)
+MODELS := $(foreach m,$(ALL_MODELS),$(if $(filter $(m),$(LIBRARY_MODELS)),$(if \
+	$(call have_header,$(call model_column,$(m),4)),$(m)),$(m)))
 SERVERS := $(MODELS:%=$(BIN)/echo-%)
 
 # The load generator: every client/*.c linked into one program.
@@ -68,18 +73,17 @@ $(BIN)/loadgen: $(CLIENT_SRCS:%.c=$(BUILD)/%.o) $(WRAP_OBJ)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(WRAP_OBJ)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
-# The two library-backed servers link their library (libevent_core holds the
-# event loop and bufferevents; the rest of libevent is not needed).
-%/echo-uring: LDLIBS += -luring
-%/echo-libevent: LDLIBS += -levent_core
+# The library-backed servers link their library (bench/models.txt: libevent
+# links only libevent_core, the event loop and bufferevents).
+$(foreach m,$(LIBRARY_MODELS),$(eval %/echo-$(m): LDLIBS += $(call model_column,$(m),5)))
 
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:
 
 TEST_PACKAGES := gcc make bats bats-support bats-assert jq gnuplot-nox strace
-# The libraries of the uring and libevent models: installed when we may (as
-# root), otherwise those two models are left out and the suites say so.
-MODEL_PACKAGES := liburing-dev libevent-dev
+# The libraries of the library-backed models: installed when we may (as
+# root), otherwise those models are left out and the suites say so.
+MODEL_PACKAGES := $(foreach m,$(LIBRARY_MODELS),$(call model_column,$(m),3))
 ALL_PACKAGES := $(TEST_PACKAGES) $(MODEL_PACKAGES) shellcheck clang-format strace valgrind
 
 test:
