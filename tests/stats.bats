@@ -424,3 +424,25 @@ section() {
 	run section "## Verdicts at the headline points" "$RUN_DIR/README.md"
 	assert_line "- uring uses 17% (CI 15–18%) less CPU per message than epoll-lt."
 }
+
+@test "noise.awk: the coefficient of variation and the interval at each headline point" {
+	# closed 64: two models, three rounds each. a: 90, 100, 110 msgs/s (sd 10,
+	# mean 100: CV 10%; interval 4.303 x 1.2533 x 10 / sqrt(3) = 31.1 around
+	# the median 100: ±31.1%); b: 100 every round (CV 0, ±0). CPU/msg 5, 5,
+	# 5 for both (CV 0). The median over the two models: CV 5%, ± 15.6%.
+	{
+		echo "model,workload,x,repeat,status,msgs_per_s,server_us_per_msg"
+		echo "a,closed,64,1,ok,90,5"
+		echo "a,closed,64,2,ok,100,5"
+		echo "a,closed,64,3,ok,110,5"
+		echo "b,closed,64,1,ok,100,5"
+		echo "b,closed,64,2,ok,100,5"
+		echo "b,closed,64,3,ok,100,5"
+		echo "b,closed,256,1,failed,,"
+	} >"$RUN_DIR/raw.csv"
+	run awk -f "$ROOT/bench/stats.awk" -f "$ROOT/bench/noise.awk" "$RUN_DIR/raw.csv"
+	assert_success
+	assert_line "| closed:64 | 2 | 3 | 5.0% / 10.0% | 15.6% / 31.1% | 0.0% / 0.0% | 0.0% / 0.0% |"
+	# A point with no clean repeat is not in the table.
+	refute_output --partial "closed:256"
+}
