@@ -219,19 +219,6 @@ function model_of(p,    a) {
 	return a[3]
 }
 
-function num(v) {
-	if (v == "")
-		return "—"
-	v += 0
-	if (v >= 1e6)
-		return sprintf("%.3gM", v / 1e6)
-	if (v >= 1e4)
-		return sprintf("%.3gk", v / 1e3)
-	if (v >= 100)
-		return sprintf("%.0f", v)
-	return sprintf("%.3g", v)
-}
-
 # The change as the user reads it: now against the baseline, in percent.
 function change(p, m,    b, n) {
 	b = med["base", p, m]
@@ -302,7 +289,7 @@ END {
 			f = factor("now", p, m)
 			if (f == "") {
 				if (med["base", p, m] != "" || med["now", p, m] != "")
-					row(model, pn, label[m], num(med["base", p, m]), num(med["now", p, m]), "—", "no figure")
+					row(model, pn, label[m], figure_label(med["base", p, m]), figure_label(med["now", p, m]), "—", "no figure")
 				continue
 			}
 			verdict = "ok"
@@ -318,13 +305,13 @@ END {
 					if ("confirm" in has)
 						verdict = verdict " (confirmed)"
 					problem[++nbad] = sprintf("REGRESSION: %s at %s: %s %s (%s -> %s%s; %.2fx worse, %.2fx beside the other models; threshold %.2fx)",
-					    model, pn, label[m], change(p, m), num(med["base", p, m]), num(med["now", p, m]), unit[m],
+					    model, pn, label[m], change(p, m), figure_label(med["base", p, m]), figure_label(med["now", p, m]), unit[m],
 					    f, norm("now", p, m), thr[m])
 				}
 			} else if (norm("now", p, m) > thr[m]) {
 				verdict = "ok (within the repeats' spread)"
 			}
-			row(model, pn, label[m], num(med["base", p, m]) unit[m], num(med["now", p, m]) unit[m], change(p, m), verdict)
+			row(model, pn, label[m], figure_label(med["base", p, m]) unit[m], figure_label(med["now", p, m]) unit[m], change(p, m), verdict)
 		}
 	}
 	print ""

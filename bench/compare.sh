@@ -104,7 +104,7 @@ done
 
 rc=0
 awk -v thr_tput="$THR_TPUT" -v thr_cpu="$THR_CPU" -v thr_p99="$THR_P99" -v thr_drift="$THR_DRIFT" \
-	-v min_pairs="$MIN_PAIRS" -v min_models="$MIN_MODELS" -v suspects="${SUSPECTS:-}" -f "$BENCH_DIR/compare.awk" "${args[@]}" || rc=$?
+	-v min_pairs="$MIN_PAIRS" -v min_models="$MIN_MODELS" -v suspects="${SUSPECTS:-}" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/compare.awk" "${args[@]}" || rc=$?
 ((rc <= 1)) || die "comparison failed"
 if ((rc == 0)); then
 	echo "No regression beyond noise."

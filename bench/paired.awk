@@ -197,19 +197,6 @@ function point_name(w, x) {
 	return w " c=" x
 }
 
-function num(v) {
-	if (v == "")
-		return "—"
-	v += 0
-	if (v >= 1e6)
-		return sprintf("%.3gM", v / 1e6)
-	if (v >= 1e4)
-		return sprintf("%.3gk", v / 1e3)
-	if (v >= 100)
-		return sprintf("%.0f", v)
-	return sprintf("%.3g", v)
-}
-
 function pct(v) {
 	return (v == "") ? "—" : sprintf("%+.1f%%", (v - 1) * 100)
 }
@@ -271,7 +258,7 @@ END {
 			if (v == "regressed") {
 				v = "**REGRESSED**"
 				problem[++nbad] = sprintf("REGRESSION: %s at %s: %s %s (%s -> %s%s; 95%% interval %s .. %s over %d pairs; threshold %s)",
-				    model, pn, label[m], pct(R["ratio"]), num(R["base"]), num(R["now"]), unit[m],
+				    model, pn, label[m], pct(R["ratio"]), figure_label(R["base"]), figure_label(R["now"]), unit[m],
 				    pct(R["lo"]), pct(R["hi"]), R["n"], (m != "tput") ? pct(thr_cpu) : pct(1 / thr_tput))
 			} else if (v == "unresolved") {
 				v = "ok (unresolved: interval wider than ±" sprintf("%.0f%%", width * 100) ")"
@@ -282,7 +269,7 @@ END {
 				v = "no figure"
 			}
 			printf "| %s | %s | %s | %s%s | %s%s | %s | %s .. %s | %d | %s |\n", model, pn, label[m],
-			    num(R["base"]), unit[m], num(R["now"]), unit[m], pct(R["ratio"]), pct(R["lo"]), pct(R["hi"]), R["n"], v
+			    figure_label(R["base"]), unit[m], figure_label(R["now"]), unit[m], pct(R["ratio"]), pct(R["lo"]), pct(R["hi"]), R["n"], v
 		}
 		if (failed[u, "now"] + failed[u, "base"] > 0)
 			warn[++nwarn] = sprintf("%s at %s: %d failed runs of this build, %d of the base (left out of the pairs)",

@@ -211,7 +211,7 @@ shuffle() {
 verdicts() {
 	awk -v mode="$1" -v thr_cpu="$PAIRED_THR_CPU" -v thr_tput="$PAIRED_THR_TPUT" -v width="$PAIRED_WIDTH" \
 		-v min_pairs="$PAIRED_MIN_PAIRS" \
-		-f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/paired.awk" "$CSV"
+		-f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/paired.awk" "$CSV"
 }
 
 SEQ=0

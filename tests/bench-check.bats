@@ -324,7 +324,7 @@ paired_rows() {
 }
 
 paired_verdict() {
-	run --separate-stderr awk -f "$ROOT/bench/stats.awk" -f "$ROOT/bench/paired.awk" "$@"
+	run --separate-stderr awk -f "$ROOT/bench/stats.awk" -f "$ROOT/bench/labels.awk" -f "$ROOT/bench/paired.awk" "$@"
 }
 
 @test "paired verdict: unchanged builds pass; a 15% rise in one model's CPU per message fails, naming it" {
