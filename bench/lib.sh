@@ -166,3 +166,16 @@ take_bench_lock() {
 		exit 1
 	}
 }
+
+# new_run_dir PARENT NAME: makes the folder PARENT/NAME, or NAME-2, NAME-3...
+# when a run of the same second has it, and prints its path.
+new_run_dir() {
+	local dir="$1/$2" n=1
+	mkdir -p "$1" || return 1
+	until mkdir "$dir" 2>/dev/null; do
+		n=$((n + 1))
+		((n <= 100)) || return 1
+		dir="$1/$2-$n"
+	done
+	echo "$dir"
+}

@@ -173,13 +173,7 @@ done
 
 # ---- the run folder and the lock -------------------------------------------------
 
-mkdir -p "$CHECK_RESULTS"
-RUN_DIR="$CHECK_RESULTS/paired-$(date -u +%Y%m%dT%H%M%SZ)"
-n=1
-while ! mkdir "$RUN_DIR" 2>/dev/null; do
-	n=$((n + 1))
-	RUN_DIR="$CHECK_RESULTS/paired-$(date -u +%Y%m%dT%H%M%SZ)-$n"
-done
+RUN_DIR=$(new_run_dir "$CHECK_RESULTS" "paired-$(date -u +%Y%m%dT%H%M%SZ)") || die "cannot make a run folder in $CHECK_RESULTS"
 mkdir -p "$RUN_DIR/logs/base" "$RUN_DIR/logs/now"
 CSV="$RUN_DIR/paired.csv"
 header=$("$POINT_SH" --header) || die "$POINT_SH --header failed"

@@ -461,13 +461,7 @@ fi
 
 host=$(hostname -s 2>/dev/null || hostname)
 run_id="$(date -u +%Y%m%dT%H%M%SZ)-$host"
-mkdir -p "$RESULTS"
-RUN_DIR="$RESULTS/$run_id"
-n=1
-while ! mkdir "$RUN_DIR" 2>/dev/null; do
-	n=$((n + 1))
-	RUN_DIR="$RESULTS/$run_id-$n"
-done
+RUN_DIR=$(new_run_dir "$RESULTS" "$run_id") || die "cannot make a run folder in $RESULTS"
 run_id=$(basename "$RUN_DIR")
 LOG_DIR="$RUN_DIR/logs"
 mkdir -p "$LOG_DIR"
