@@ -45,6 +45,15 @@
  * the process's own getrusage(2) and its parent's RUSAGE_CHILDREN), so
  * under churn of threads or processes this is a lower bound.
  *
+ * An edge read late is no edge. Finding the tree means reading every
+ * /proc/N/stat on the machine, and for a tree of thousands of processes
+ * (fork beside 10,000 idle connections) that takes a good part of a second,
+ * on the load generator's own core: its workers barely send meanwhile, and
+ * the window the server's CPU is read over no longer matches the one its
+ * messages are counted in. When the clocks of either edge are read later
+ * than a tenth of the window after it, the CPU time and the context
+ * switches are not reported (null, with a note) rather than reported wrong.
+ *
  * Memory at the end edge: RSS from /proc/P/stat, summed (a page shared by
  * several processes, such as libc or a prefork parent's heap, counts in
  * each); PSS from /proc/P/smaps_rollup, summed (a shared page is split
@@ -58,6 +67,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +80,8 @@
 /* /proc/P/task/T/status is about 1.5 KB; the CPU lists grow with the CPUs. */
 #define STATUS_BYTES 16384
 #define NOTE_BYTES   200
+
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* One process as /proc/P/stat shows it. */
 struct proc_stat {
@@ -100,6 +112,8 @@ struct thread_switches {
 struct edge {
 	bool attempted;
 	bool taken;      /* the server was alive and its CPU time was read */
+	uint64_t at_ns;  /* CLOCK_MONOTONIC when the edge was called */
+	uint64_t lag_ns; /* from then until its CPU clocks were all read */
 	uint64_t cpu_ns; /* total(t), see the top of this file */
 	bool switches_ok;
 	struct thread_switches *threads; /* sorted by tid */
@@ -494,9 +508,13 @@ static void edge_read_pss(struct server_sample *s, struct edge *e)
 
 static void edge_take(struct server_sample *s, struct edge *e, bool end)
 {
+	bool ok;
+
 	e->attempted = true;
+	e->at_ns = clock_read_ns(CLOCK_MONOTONIC, &ok);
 	if (!tree_find(s) || !edge_read_cpu(s, e))
 		return;
+	e->lag_ns = clock_read_ns(CLOCK_MONOTONIC, &ok) - e->at_ns;
 	e->taken = true;
 	edge_read_switches(s, e);
 	if (end)
@@ -589,11 +607,15 @@ bool server_sample_figures(const struct server_sample *s, struct server_figures 
 		         (int)s->root, start->taken ? "during" : "before");
 		return false;
 	}
-	/* Only a child reaped mid-edge, counted twice at the start, could do
-	 * this; better no figure than a wrong one. */
-	out->cpu_valid = end->cpu_ns >= start->cpu_ns;
+	/* Only a child reaped mid-edge, counted twice at the start, could make
+	 * the CPU time go down; better no figure than a wrong one. */
+	bool cpu_went_down = end->cpu_ns < start->cpu_ns;
+	uint64_t window_ns = end->at_ns - start->at_ns, lag_ns = MAX(start->lag_ns, end->lag_ns);
+	bool edges_late = lag_ns * 10 > window_ns;
+
+	out->cpu_valid = !cpu_went_down && !edges_late;
 	out->cpu_ns = out->cpu_valid ? end->cpu_ns - start->cpu_ns : 0;
-	out->switches_valid = start->switches_ok && end->switches_ok;
+	out->switches_valid = start->switches_ok && end->switches_ok && !edges_late;
 	if (out->switches_valid)
 		out->ctx_switches = switches_in_window(start, end);
 	out->counts_valid = true;
@@ -602,7 +624,12 @@ bool server_sample_figures(const struct server_sample *s, struct server_figures 
 	out->rss_kib = end->rss_kib;
 	out->pss_valid = end->pss_ok;
 	out->pss_kib = end->pss_kib;
-	if (!out->cpu_valid)
+	if (edges_late)
+		snprintf(why, why_bytes,
+		         "reading the server's %" PRIu64 " processes took %.0f ms at an edge of a "
+		         "%.0f ms window (more than a tenth): no server_cpu_s or context switches",
+		         end->procs, (double)lag_ns / 1e6, (double)window_ns / 1e6);
+	else if (cpu_went_down)
 		snprintf(why, why_bytes,
 		         "the server's CPU time went down across the window "
 		         "(a child reaped while it was read): no server_cpu_s");

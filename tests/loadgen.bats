@@ -498,6 +498,23 @@ check_server() {
 	json_true '.server_us_per_msg > 0 and .server_ctx_switches_per_msg > 0'
 }
 
+@test "--server-pid: an edge read later than a tenth of the window gives no CPU figure, with a note" {
+	# Finding the tree reads /proc/N/stat of every process on the machine
+	# (this one runs more than the 51 of the server): at least three system
+	# calls each, well over the 100 us that is a tenth of a 1 ms window.
+	start_server prefork -w 50
+	run_loadgen -p "$SERVER_PORT" -c 1 -d 1ms -W 100ms --server-pid "$SERVER_PID" --format json
+	expect_status 0
+	json_true '.server_cpu_s == null and .server_us_per_msg == null and .server_ctx_switches_per_msg == null'
+	# What does not depend on the edges' timing is still reported.
+	json_true '.server_procs == 51 and .server_rss_kib > 0'
+	[[ "$LG_ERR" == *"more than a tenth"* ]] || { show_run; return 1; }
+	# The same server over a 500 ms window: the edges are in time.
+	run_loadgen -p "$SERVER_PORT" -c 1 -d 500ms -W 100ms --server-pid "$SERVER_PID" --format json
+	expect_status 0
+	json_true '.server_us_per_msg > 0'
+}
+
 @test "--server-pid counts the processes and threads: echo-thread has one thread per client" {
 	start_server thread
 	run_loadgen -p "$SERVER_PORT" -c 5 -d 500ms -W 100ms --server-pid "$SERVER_PID" --format json
