@@ -52,6 +52,9 @@ if [[ ${REPEATS:-} == 1 ]]; then
 	die "REPEATS=1: one repeat has no interval, so there is no noise to judge a change against (the gate would cry wolf). Use 3 or more"
 fi
 
+if [[ ${1:-} == baseline && -n ${BASE:-} ]]; then
+	die "BASE=$BASE is for make bench-check (the paired gate builds and runs that revision itself); make baseline records a stored baseline of the working tree and takes no BASE"
+fi
 if [[ ${1:-} == check && -n ${BASE:-} ]]; then
 	exec "$BENCH_DIR/paired.sh" "$BASE"
 fi

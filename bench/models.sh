@@ -11,7 +11,6 @@
 #   model_workers M       process or thread (fixed workers, one client each), or nothing
 #   model_tasks_per_conn M  true when each connection takes a task (task or workers)
 #   model_one_client M    true when M serves one client at a time (blocking)
-#   model_multicore M     true when M uses one worker per core by default
 #   model_server_args M N the options for a bench point of N connections
 #   model_not_run M WORKLOAD N  why a point of N connections is not for M
 #   model_unavailable DIR M     why DIR/echo-M cannot run here
@@ -76,7 +75,6 @@ model_task() { _model_cell "$1" task; }
 model_workers() { _model_cell "$1" workers; }
 model_tasks_per_conn() { [[ ${_MODEL_FACT[$1,task]:--} != - || ${_MODEL_FACT[$1,workers]:--} != - ]]; }
 model_one_client() { [[ ${_MODEL_FACT[$1,one_client]:-} == yes ]]; }
-model_multicore() { [[ ${_MODEL_FACT[$1,multicore]:-} == yes ]]; }
 
 # model_max_workers_var MODEL: the variable capping MODEL's workers
 # (POOL_MAX_WORKERS for pool, PREFORK_MAX_WORKERS for prefork), or nothing

@@ -1,8 +1,9 @@
 # bench/paired.awk - the paired gate's verdict: the working tree against a
 # base revision, run alternately on the same machine (bench/paired.sh).
 #
-#   awk -f bench/stats.awk -f bench/paired.awk [-v mode=report|pending] \
-#       [-v thr_cpu=1.07] [-v thr_tput=1.07] [-v width=0.04] paired.csv
+#   awk -f bench/stats.awk -f bench/labels.awk -f bench/paired.awk \
+#       [-v mode=report|pending] [-v thr_cpu=1.07] [-v thr_tput=1.25] \
+#       [-v width=0.04] paired.csv
 #
 # paired.csv: "side,round,seq," then a raw.csv row (bench/point.sh), one
 # line per run; side is "base" or "now". A pair is the base run and the now

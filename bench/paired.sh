@@ -93,7 +93,8 @@ done
 # twos (one base-first, one now-first).
 ((PAIRED_MIN_ROUNDS >= 2 && PAIRED_MIN_ROUNDS % 2 == 0)) ||
 	die "PAIRED_MIN_ROUNDS=$PAIRED_MIN_ROUNDS: an even number, 2 or more (one round has no interval)"
-((PAIRED_MAX_ROUNDS >= PAIRED_MIN_ROUNDS)) || die "PAIRED_MAX_ROUNDS=$PAIRED_MAX_ROUNDS is below PAIRED_MIN_ROUNDS"
+((PAIRED_MAX_ROUNDS >= PAIRED_MIN_ROUNDS && PAIRED_MAX_ROUNDS % 2 == 0)) ||
+	die "PAIRED_MAX_ROUNDS=$PAIRED_MAX_ROUNDS: an even number (ABBA), not below PAIRED_MIN_ROUNDS"
 ((PAIRED_MAX_ROUNDS >= PAIRED_MIN_PAIRS)) ||
 	die "PAIRED_MAX_ROUNDS=$PAIRED_MAX_ROUNDS: a regression needs PAIRED_MIN_PAIRS ($PAIRED_MIN_PAIRS) pairs, so no round cap below it"
 for v in PAIRED_WIDTH PAIRED_THR_CPU PAIRED_THR_TPUT WARMUP DURATION; do
@@ -113,7 +114,7 @@ git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1 || die "$ROOT is not a git ch
 BASE_SHA=$(git -C "$ROOT" rev-parse --verify --quiet "$BASE_REV^{commit}") ||
 	die "BASE=$BASE_REV: no such revision in $ROOT (git rev-parse --verify '$BASE_REV^{commit}' found nothing)"
 BASE_SHORT=$(git -C "$ROOT" rev-parse --short "$BASE_SHA")
-NOW_DESC="$(git -C "$ROOT" rev-parse --short HEAD)$([[ -z $(git -C "$ROOT" status --porcelain -- servers client Makefile 2>/dev/null) ]] || echo +dirty)"
+NOW_DESC="$(git -C "$ROOT" rev-parse --short HEAD)$([[ -z $(git -C "$ROOT" status --porcelain -- servers client Makefile bench/models.txt 2>/dev/null) ]] || echo +dirty)"
 
 # ---- the two builds ------------------------------------------------------------
 
@@ -220,7 +221,11 @@ run_side() {
 		dir="$ROOT/bin" wrap=$NOW_WRAP
 	fi
 	echo "$SEQ $r $side $m $w $x" >>"$RUN_DIR/order.txt"
+	# Every model here runs on both builds (checked above), and this loadgen
+	# has --server-pid: point.sh need not start echo-uring or ask loadgen
+	# before each run, right beside the measured server.
 	row=$(SERVERS_DIR="$dir" LOADGEN="$ROOT/bin/loadgen" SERVER_WRAP="$wrap" LOG_DIR="$RUN_DIR/logs/$side" \
+		BENCH_UNAVAILABLE="" LOADGEN_SERVER_PID=1 \
 		"$POINT_SH" "$m" "$w" "$x" "$r" 2>>"$RUN_DIR/logs/$side/point.log" 9>&-) || rc=$?
 	row=${row%%$'\n'*}
 	if [[ $row != "$m,$w,$x,"* ]]; then

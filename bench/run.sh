@@ -154,10 +154,10 @@ check)
 	;;
 full)
 	CLOSED=(1 2 4 8 16 32 64 128 256 512 1024 2048 4096)
-	IDLE=(0 100 1000 2000 5000 10000 15000) CHURN=(1 4 16 64 256)
+	IDLE=(0 100 1000 2000 5000 10000 15000) CHURN=(1 4 16 64 128 256)
 	SIZES=(64 256 1024 4096 16384 65536)
 	P_RATE=10000 P_OPEN_DURATION=10 P_WARMUP=1 P_DURATION=3 P_REPEATS=5 P_MAX_REPEATS=10
-	P_ADAPTIVE="closed:64 closed:256 closed:1024 idle:10000 churn:256"
+	P_ADAPTIVE="closed:64 closed:256 closed:1024 idle:10000 churn:128 churn:256"
 	;;
 *) die "BENCH=$BENCH: use smoke, quick, default, full or unpinned (or check: the regression gate)" ;;
 esac
@@ -497,8 +497,9 @@ cc_short=$(awk '{ v = $NF; for (i = 1; i <= NF; i++) if ($i == "version") v = $(
 	print (tolower($0) ~ /clang/ ? "clang " : "gcc ") v; exit }' <<<"$cc_version")
 opt_flags=$(tr ' ' '\n' <<<"$compiler_line" | grep -E '^-(O|march|mtune|flto|g$)' | tr '\n' ' ' || true)
 git_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)
-# Dirty: a change to the measured code, or a new file there not yet committed.
-if [[ "$git_rev" != none && -n "$(git -C "$ROOT" status --porcelain -- servers client 2>/dev/null)" ]]; then
+# Dirty: a change to the measured code or to what builds and runs it (the
+# Makefile, the model table), or a new file there not yet committed.
+if [[ "$git_rev" != none && -n "$(git -C "$ROOT" status --porcelain -- servers client Makefile bench/models.txt 2>/dev/null)" ]]; then
 	git_rev="$git_rev+dirty"
 fi
 cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)

@@ -323,10 +323,11 @@ END {
 		section(++n, "Server CPU per message", "cpu", "server CPU per message", "closed",
 		    "server_us_per_msg", "num", "connections →",
 		    "Server user+sys CPU time per echoed message, µs: every process and thread of the " \
-		    "server, children included, sampled around the measured window.")
+		    "server, children included (reaped ones too), read by the load generator at the two " \
+		    "edges of the measured window (loadgen --server-pid).")
 		section(++n, "Server memory", "memory", "server memory", "closed",
 		    "server_rss_kib", "mib", "connections →",
-		    "Resident set (RSS) in MiB, summed over the server's processes, sampled in the middle " \
+		    "Resident set (RSS) in MiB, summed over the server's processes, read at the end " \
 		    "of the measured window. Summed RSS counts pages that fork's children share once per " \
 		    "child; the proportional set size (PSS) below counts them once:")
 		table("closed", "server_pss_kib", "mib", "PSS, MiB")

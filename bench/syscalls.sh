@@ -225,7 +225,7 @@ run_gate() {
 		rm -f "$TMP/count"
 		status=failed messages=0
 		row=$(SERVERS_DIR="$BIN" LOADGEN="$LOADGEN" SERVER_WRAP="$wrap${SERVER_WRAP:+ $SERVER_WRAP}" \
-			SERVER_EXTRA_ARGS="$option" WARMUP=0 DURATION="$SYSCALLS_GATE_SECONDS" BENCH_LOCK_HELD=1 \
+			SERVER_EXTRA_ARGS="$option" WARMUP=0 DURATION="$SYSCALLS_GATE_SECONDS" BENCH_LOCK_HELD=1 LOADGEN_SERVER_PID=1 \
 			"$ROOT/bench/point.sh" "$model" closed 1 "$try" 2>>"$TMP/point.err" 9>&-) || row="$model,closed,1,$try,failed,bench/point.sh exit $?"
 		read -r status messages < <(awk -F, -v header="$GATE_HEADER" 'BEGIN { n = split(header, h, ","); for (i = 1; i <= n; i++) c[h[i]] = i }
 			{ print $c["status"], ($c["messages"] == "" ? 0 : $c["messages"]) }' <<<"$row")

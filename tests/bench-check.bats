@@ -270,6 +270,14 @@ compare() {
 
 # ---- one-repeat profiles are refused ------------------------------------------
 
+@test "make baseline refuses BASE: the paired gate is make bench-check's" {
+	run --separate-stderr env BASE=HEAD MODELS=none NO_BUILD=1 BASELINE="$BATS_TEST_TMPDIR/nobase" \
+		CHECK_RESULTS="$BATS_TEST_TMPDIR/check" timeout 60 "$ROOT/bench/check.sh" baseline
+	assert_failure 2
+	[[ $stderr == *"BASE=HEAD is for make bench-check"* ]] || fail "$stderr"
+	[[ ! -e "$BATS_TEST_TMPDIR/nobase" ]] || fail "a baseline was recorded"
+}
+
 @test "the gate refuses one-repeat profiles (smoke, quick, REPEATS=1), saying why" {
 	# MODELS=none: were a profile let through, its bench would stop at once.
 	for setting in BENCH=quick:check BENCH=smoke:baseline REPEATS=1:check REPEATS=1:baseline BENCH=quick:paired; do

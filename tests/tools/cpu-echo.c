@@ -17,7 +17,8 @@
  *
  * Usage: cpu-echo [-p PORT] --burn-us N [--message-bytes B] [--fork]
  * Prints "listening on 127.0.0.1:PORT (cpu-echo)" when ready, like the
- * servers; exits 0 on SIGTERM or SIGINT, 2 on a usage error.
+ * servers; exits 0 on SIGTERM or SIGINT, 2 on an unknown option, 1 on a
+ * bad value (a test tool: the message names the value either way).
  */
 #include "wrap.h"
 
