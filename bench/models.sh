@@ -28,6 +28,9 @@
 
 # MODELS_TABLE: another table of the same columns (the tests use one).
 MODELS_TABLE=${MODELS_TABLE:-"$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/models.txt"}
+# start_ready and wait_exit, for model_unavailable.
+# shellcheck source=bench/lib.sh disable=SC1091
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 MODELS_COLUMNS=(model library package header link kernel max_conns task workers one_client multicore options)
 
 # _MODEL_FACT[MODEL,COLUMN]: the table, read once. -g: the suites source
@@ -130,7 +133,7 @@ model_not_run() {
 # model_unavailable DIR MODEL: prints why DIR/echo-MODEL cannot run here and
 # succeeds, or prints nothing and fails when it can run.
 model_unavailable() {
-	local dir=$1 model=$2 out pid line library
+	local dir=$1 model=$2 out err ready why line library
 	if [[ ! -x "$dir/echo-$model" ]]; then
 		library=$(model_library "$model")
 		if [[ -n $library ]]; then
@@ -142,22 +145,16 @@ model_unavailable() {
 	fi
 	[[ ${_MODEL_FACT[$model,kernel]:--} != - ]] || return 1
 	# Start it on a free port: its readiness line means the kernel has what
-	# it needs (io_uring).
-	out=$(mktemp)
-	"$dir/echo-$model" -p 0 >"$out" 2>&1 &
-	pid=$!
-	for _ in $(seq 500); do
-		line=$(head -n 1 "$out")
-		[[ -n $line ]] && break
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.01
-	done
-	line=$(head -n 1 "$out")
-	kill "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	rm -f "$out"
-	[[ $line == "listening on "* ]] && return 1
-	line=${line:-echo-$model exited at start without a word}
+	# it needs (io_uring); otherwise its first line on stderr says why.
+	out=$(mktemp) err=$(mktemp)
+	start_ready 5000 "$out" "$err" "$dir/echo-$model" -p 0 && ready=1 || ready=0
+	why=$READY_REASON
+	kill "$READY_PID" 2>/dev/null || true
+	wait_exit "$READY_PID" 5
+	line=$(head -n 1 "$err")
+	rm -f "$out" "$err"
+	((ready == 0)) || return 1
+	line=${line:-echo-$model: $why, and nothing on stderr}
 	echo "${line#echo-"$model": }"
 	return 0
 }
