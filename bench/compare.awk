@@ -205,13 +205,7 @@ function suspect(r, p, m,    f) {
 
 function point_name(p,    a) {
 	split(p, a, SUBSEP)
-	if (a[1] == "idle")
-		return "idle " a[2]
-	if (a[1] == "size")
-		return "size " a[2] " B"
-	if (a[1] == "open")
-		return "open " a[2] "/s"
-	return a[1] " c=" a[2]
+	return point_label(a[1], a[2])
 }
 
 function model_of(p,    a) {

@@ -1,6 +1,6 @@
 # bench/labels.awk - axis and table labels shared by chartdata.awk,
-# summary.awk and the gate's compare.awk and paired.awk (loaded before them
-# with a second -f).
+# summary.awk, verdicts.awk and the gate's compare.awk and paired.awk
+# (loaded before them with a second -f).
 
 # 10000 -> "10k": connection counts as the charts and tables print them.
 function count_label(n) {
@@ -31,4 +31,16 @@ function figure_label(v) {
 	if (v >= 100)
 		return sprintf("%.0f", v)
 	return sprintf("%.3g", v)
+}
+
+# ("idle", 1000) -> "idle 1000", ("closed", 16) -> "closed c=16": a gate
+# point as the gates' tables name it.
+function point_label(w, x) {
+	if (w == "idle")
+		return "idle " x
+	if (w == "size")
+		return "size " x " B"
+	if (w == "open")
+		return "open " x "/s"
+	return w " c=" x
 }

@@ -188,16 +188,6 @@ function judge(u, m,    a, b, n, o, t, half, worse, within, better, past) {
 		R["verdict"] = "unresolved"
 }
 
-function point_name(w, x) {
-	if (w == "idle")
-		return "idle " x
-	if (w == "size")
-		return "size " x " B"
-	if (w == "open")
-		return "open " x "/s"
-	return w " c=" x
-}
-
 function pct(v) {
 	return (v == "") ? "—" : sprintf("%+.1f%%", (v - 1) * 100)
 }
@@ -231,7 +221,7 @@ END {
 		u = order[i]
 		split(u, p, SUBSEP)
 		model = p[1]
-		pn = point_name(p[2], p[3])
+		pn = point_label(p[2], p[3])
 		if (!ok[u, "base"] && !ok[u, "now"]) {
 			if (notrun[u, "base"] && notrun[u, "now"])
 				continue

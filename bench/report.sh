@@ -174,7 +174,7 @@ summary() {
 }
 {
 	summary main
-	awk -v models="${models[*]}" -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/verdicts.awk" "$run_dir/raw.csv"
+	awk -v models="${models[*]}" -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/verdicts.awk" "$run_dir/raw.csv"
 	summary unresolved
 } >"$run_dir/README.md.tmp"
 # The figures the project README quotes: closed loop at 64, 256 and 1024

@@ -205,14 +205,10 @@ function point_title(p,    part) {
 	if (part[1] == "closed")
 		return "Closed loop, " part[2] " connections"
 	if (part[1] == "idle")
-		return count_k(part[2]) " idle connections (the active clients' throughput)"
+		return count_label(part[2]) " idle connections (the active clients' throughput)"
 	if (part[1] == "churn")
 		return "Churn, " part[2] " concurrent clients"
 	return part[1] " " part[2]
-}
-
-function count_k(n) {
-	return (n >= 1000 && n % 1000 == 0) ? (n / 1000) "k" : n ""
 }
 
 # usable(p, m): why model m cannot be compared at p, or "" when it can.

@@ -158,7 +158,7 @@ agg() {
 # verdicts: bench/verdicts.awk on the run's raw.csv, for these models.
 verdicts() {
 	awk -v models="blocking poll epoll-lt epoll-et uring" -f "$ROOT/bench/stats.awk" \
-		-f "$ROOT/bench/verdicts.awk" "$RUN_DIR/raw.csv"
+		-f "$ROOT/bench/labels.awk" -f "$ROOT/bench/verdicts.awk" "$RUN_DIR/raw.csv"
 }
 
 # section TITLE FILE: the lines of FILE from the heading TITLE to the next
