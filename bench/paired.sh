@@ -178,6 +178,9 @@ RUN_DIR=$(new_run_dir "$CHECK_RESULTS" "paired-$(date -u +%Y%m%dT%H%M%SZ)") || d
 mkdir -p "$RUN_DIR/logs/base" "$RUN_DIR/logs/now"
 CSV="$RUN_DIR/paired.csv"
 header=$("$POINT_SH" --header) || die "$POINT_SH --header failed"
+# The empty fields after a failed row's six (model..reason).
+commas=${header//[!,]/}
+EMPTY_TAIL=${commas:5}
 [[ $header == model,* ]] || die "$POINT_SH --header printed no raw.csv header"
 echo "side,round,seq,$header" >"$CSV"
 : >"$RUN_DIR/order.txt"
@@ -229,7 +232,8 @@ run_side() {
 		"$POINT_SH" "$m" "$w" "$x" "$r" 2>>"$RUN_DIR/logs/$side/point.log" 9>&-) || rc=$?
 	row=${row%%$'\n'*}
 	if [[ $row != "$m,$w,$x,"* ]]; then
-		row="$m,$w,$x,$r,failed,bench/point.sh exit $rc without a row"
+		# As wide as the header, so paired.csv stays one table.
+		row="$m,$w,$x,$r,failed,bench/point.sh exit $rc without a row${EMPTY_TAIL}"
 	fi
 	echo "$side,$r,$SEQ,$row" >>"$CSV"
 }

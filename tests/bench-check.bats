@@ -437,7 +437,8 @@ paired_verdict() {
 # fake_point: a stand-in for bench/point.sh at $BATS_TEST_TMPDIR/point.sh:
 # no server; CPU 10 us per message, 40000 msg/s, +-2% by a pattern of the
 # round and the side; FAKE_SLOW's models FAKE_FACTOR (1.15) times slower on
-# the working tree's build (SERVERS_DIR = $ROOT/bin); blocking is not run
+# the working tree's build (SERVERS_DIR = $ROOT/bin); FAKE_SILENT's models
+# print nothing and exit 3 on the working tree's build; blocking is not run
 # past one client. Each call is logged to FAKE_LOG.
 fake_point() {
 	cat >"$BATS_TEST_TMPDIR/point.sh" <<-EOF
@@ -447,6 +448,7 @@ fake_point() {
 		m=\$1 w=\$2 x=\$3 r=\$4 side=base f=1
 		[[ \$SERVERS_DIR != "$ROOT/bin" ]] || side=now
 		echo "\$side \$m \$w \$x \$r \${BENCH_LOCK_HELD:-0} \${SERVER_WRAP:-}" >>"\$FAKE_LOG"
+		[[ \$side == base || " \${FAKE_SILENT:-} " != *" \$m "* ]] || exit 3
 		if [[ \$m == blocking && \$x != 1 ]]; then
 			echo "\$m,\$w,\$x,\$r,not-run,serves one client at a time,,,,,"
 			exit 0
@@ -478,6 +480,22 @@ fake_base_bin() {
 		printf '#!/bin/sh\nexit 1\n' >"$BATS_TEST_TMPDIR/basebin/echo-$m"
 		chmod +x "$BATS_TEST_TMPDIR/basebin/echo-$m"
 	done
+}
+
+@test "paired: a point.sh that prints no row is a failed row as wide as the header, and the gate fails naming the model" {
+	fake_point
+	fake_base_bin
+	paired MODELS="thread epoll-et" PAIRED_POINTS="closed:1" PAIRED_MIN_ROUNDS=4 PAIRED_MIN_PAIRS=4 \
+		PAIRED_MAX_ROUNDS=4 FAKE_SILENT=thread
+	assert_failure 1
+	assert_output --partial "FAILED: thread at closed c=1"
+	csv=$(echo "$BATS_TEST_TMPDIR"/check/paired-*/paired.csv)
+	grep -q ',thread,closed,1,[0-9]*,failed,bench/point.sh exit 3 without a row' "$csv" || fail "no failed row: $(cat "$csv")"
+	# (The fake's own ok rows are narrower than its header: only the row
+	# paired.sh writes itself is checked.)
+	run awk -F, 'NR == 1 { n = NF } /,failed,/ { rows++; if (NF != n) print "line " NR ": " NF " fields, not " n }
+		END { if (!rows) print "no failed row" }' "$csv"
+	assert_output ""
 }
 
 @test "paired: rounds run base and working tree back to back in ABBA order, models shuffled from a recorded seed" {
