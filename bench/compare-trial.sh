@@ -17,9 +17,12 @@
 # --paired: the paired gate (bench/paired.sh: make bench-check BASE=HEAD):
 # UNCHANGED_RUNS (default 2) runs of HEAD against this tree, then one per
 # SLOW_MODEL (default thread) with the working tree's server of that model
-# under the shim at SLOWDOWN_FACTOR (1.15: 15% more CPU per message). On a
-# clean tree HEAD is the working tree: unchanged code. Each run's time is in
-# the summary.
+# under the shim at SLOWDOWN_FACTOR (1.15: 15% more CPU per message),
+# SLOW_RUNS times each (default 1). The runs are interleaved (unchanged-1,
+# slow-A-1, slow-B-1, ..., unchanged-2, ...) so that the machine's drift over
+# the trial hits every kind alike. On a clean tree HEAD is the working tree:
+# unchanged code. MODELS narrows every run (bench/paired.sh). Each run's time
+# is in the summary.
 #
 # Everything goes to TRIAL_DIR (default /tmp/compare-trial); the summary,
 # one line per check, to stdout and TRIAL_DIR/summary.txt. Each bench run
@@ -63,11 +66,12 @@ if ((PAIRED)); then
 		say "$label: exit $rc in $(($(date +%s) - t0)) s; $(grep -o '[0-9]* rounds ([0-9]* runs' "$out" | head -n 1)); named: ${named:-nothing}; load $(cut -d' ' -f1 /proc/loadavg)"
 		grep -E '^\| [a-z-]+ \| .* \| CPU/msg( ÷ client)? \|' "$out" | grep -v '| ok |' | sed 's/^/    /' | tee -a "$summary" || true
 	}
-	for ((i = 1; i <= UNCHANGED; i++)); do
-		paired "unchanged-$i"
-	done
-	for m in "${SLOW[@]}"; do
-		paired "slow-$m" NOW_WRAP="env LD_PRELOAD=$ROOT/build/tests/slowdown.so SLOWDOWN_PROG=echo-$m SLOWDOWN_FACTOR=$FACTOR"
+	slow_runs=${SLOW_RUNS:-1}
+	for ((i = 1; i <= (UNCHANGED > slow_runs ? UNCHANGED : slow_runs); i++)); do
+		((i > UNCHANGED)) || paired "unchanged-$i"
+		((i > slow_runs)) || for m in "${SLOW[@]}"; do
+			paired "slow-$m-$i" NOW_WRAP="env LD_PRELOAD=$ROOT/build/tests/slowdown.so SLOWDOWN_PROG=echo-$m SLOWDOWN_FACTOR=$FACTOR"
+		done
 	done
 	exit 0
 fi
