@@ -21,8 +21,10 @@
 # SLOW_RUNS times each (default 1). The runs are interleaved (unchanged-1,
 # slow-A-1, slow-B-1, ..., unchanged-2, ...) so that the machine's drift over
 # the trial hits every kind alike. On a clean tree HEAD is the working tree:
-# unchanged code. MODELS narrows every run (bench/paired.sh). Each run's time
-# is in the summary.
+# unchanged code. MODELS narrows every run (bench/paired.sh); SLOW_ALONE=1
+# runs each slowed model alone (the unchanged runs judge false alarms, the
+# slowed ones detection, in a third of the time). Each run's time is in the
+# summary.
 #
 # Everything goes to TRIAL_DIR (default /tmp/compare-trial); the summary,
 # one line per check, to stdout and TRIAL_DIR/summary.txt. Each bench run
@@ -70,7 +72,8 @@ if ((PAIRED)); then
 	for ((i = 1; i <= (UNCHANGED > slow_runs ? UNCHANGED : slow_runs); i++)); do
 		((i > UNCHANGED)) || paired "unchanged-$i"
 		((i > slow_runs)) || for m in "${SLOW[@]}"; do
-			paired "slow-$m-$i" NOW_WRAP="env LD_PRELOAD=$ROOT/build/tests/slowdown.so SLOWDOWN_PROG=echo-$m SLOWDOWN_FACTOR=$FACTOR"
+			paired "slow-$m-$i" NOW_WRAP="env LD_PRELOAD=$ROOT/build/tests/slowdown.so SLOWDOWN_PROG=echo-$m SLOWDOWN_FACTOR=$FACTOR" \
+				${SLOW_ALONE:+MODELS=$m}
 		done
 	done
 	exit 0
