@@ -269,7 +269,6 @@ static void supervisor_start_clock(struct supervisor *s)
 	run->start_ns = clock_now_ns();
 	run->measure_start_ns = run->start_ns + (int64_t)opts->warmup_ns;
 	run->measure_end_ns = run->measure_start_ns + (int64_t)opts->duration_ns;
-	run->drain_end_ns = run->measure_end_ns + DRAIN_TIMEOUT_NS;
 	run->started = true;
 	pthread_cond_broadcast(&run->started_cond);
 	Pthread_mutex_unlock(&run->lock);

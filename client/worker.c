@@ -109,7 +109,7 @@ struct worker {
 	size_t conn_count;
 	int64_t *due_ns; /* closed loop: -P entries per active connection */
 	/* The timeline, copied from run once it has started. */
-	int64_t start_ns, measure_start_ns, measure_end_ns, drain_end_ns;
+	int64_t start_ns, measure_start_ns, measure_end_ns;
 	bool sending;                /* new messages become due (until the measured end) */
 	bool reconnecting;           /* failed connections are queued again */
 	size_t untried;              /* connections yet to make a first connect attempt */
@@ -671,7 +671,6 @@ static bool worker_wait_start(struct worker *w)
 		w->start_ns = run->start_ns;
 		w->measure_start_ns = run->measure_start_ns;
 		w->measure_end_ns = run->measure_end_ns;
-		w->drain_end_ns = run->drain_end_ns;
 	}
 	Pthread_mutex_unlock(&run->lock);
 	return go;
@@ -725,6 +724,17 @@ static bool worker_drained(const struct worker *w)
 	return true;
 }
 
+/* Waits for the echoes still in flight, DRAIN_TIMEOUT_NS from now: from
+ * when this worker stopped sending, which is later than the end of the
+ * measured time when the thread was scheduled late. */
+static void worker_drain(struct worker *w)
+{
+	int64_t drain_end_ns = clock_now_ns() + DRAIN_TIMEOUT_NS;
+
+	while (!worker_stopped(w) && !worker_drained(w) && clock_now_ns() < drain_end_ns)
+		worker_poll(w, drain_end_ns);
+}
+
 /* After the drain, the connections stay open until main has sampled the
  * end of the measured time (its CPU clock, and with --server-pid the
  * server's threads and memory), however late main wakes: a server is
@@ -749,7 +759,7 @@ static void worker_finish(struct worker *w, bool interrupted)
 		if (!interrupted && c->state == CONN_OPEN && conn_in_flight(c) > 0)
 			worker_error(w, ERROR_TIMEOUT, conn_in_flight(c),
 			             "connection %" PRIu64 ": %" PRIu64
-			             " message%s not echoed %.1f s after the end",
+			             " message%s not echoed %.1f s after sending stopped",
 			             c->id, conn_in_flight(c), conn_in_flight(c) == 1 ? "" : "s",
 			             (double)DRAIN_TIMEOUT_NS / 1e9);
 		if (c->broken)
@@ -773,8 +783,7 @@ static void *worker_main(void *arg)
 		while (!worker_stopped(w) && clock_now_ns() < w->measure_end_ns)
 			worker_poll(w, w->measure_end_ns);
 		worker_stop_sending(w);
-		while (!worker_stopped(w) && !worker_drained(w) && clock_now_ns() < w->drain_end_ns)
-			worker_poll(w, w->drain_end_ns);
+		worker_drain(w);
 		worker_wait_end_marked(w);
 	}
 	worker_finish(w, worker_stopped(w));

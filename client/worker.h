@@ -16,7 +16,8 @@
 #include <time.h>
 
 /* After the measured time, messages still in flight get this long to come
- * back; those that do not are counted as timeouts. */
+ * back, counted from when their worker stopped sending (a worker scheduled
+ * late still gives them all of it); those that do not are timeouts. */
 #define DRAIN_TIMEOUT_NS 1000000000ll
 
 /* What main and every worker share. The times are written by main before
@@ -33,7 +34,6 @@ struct run {
 	int64_t start_ns;         /* CLOCK_MONOTONIC: warm-up begins, traffic starts */
 	int64_t measure_start_ns; /* warm-up ends */
 	int64_t measure_end_ns;   /* sending stops */
-	int64_t drain_end_ns;     /* the last echo is waited for */
 	atomic_bool stop;         /* interrupted: every worker finishes at once */
 	int stop_fd;              /* eventfd, readable once stop is set: wakes every epoll */
 	int notify_fd;            /* eventfd a worker writes when it is ready or done */

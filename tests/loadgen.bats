@@ -167,7 +167,7 @@ teardown() {
 	expect_status 0
 	[[ "$LG_ERR" != *msgs/s* ]]
 	command -v script >/dev/null || skip "script(1) is not installed"
-	run timeout 30 script -qec "'$LOADGEN' -p $PEER_PORT -c 2 -d 1500ms -W 0 >/dev/null" /dev/null
+	run with_deadline "$WAIT_S" script -qec "'$LOADGEN' -p $PEER_PORT -c 2 -d 1500ms -W 0 >/dev/null" /dev/null
 	assert_success
 	assert_output --partial "measuring"
 }
@@ -245,6 +245,8 @@ teardown() {
 	run_loadgen -p "$PEER_PORT" -c 4 -d 1s -W 200ms --format json
 	expect_status 1
 	json_true '.errors.reset > 0 and .errors.mismatch == 0 and .messages > 0'
+	# No hang: warm-up and duration (1.2 s), then at most the 1 s drain
+	# (DRAIN_TIMEOUT_NS, client/worker.h); 3 s leaves 0.8 s for start-up and exit.
 	within 1.1 3 "$LG_SECONDS"
 	[[ "$LG_ERR" == *"closed by the server"* ]]
 }
@@ -254,6 +256,8 @@ teardown() {
 	run_loadgen -p "$PEER_PORT" -c 4 -d 1s -W 200ms --format json
 	expect_status 1
 	json_true '.errors.reset > 0 and .errors.mismatch == 0'
+	# No hang: warm-up and duration (1.2 s), then at most the 1 s drain
+	# (DRAIN_TIMEOUT_NS, client/worker.h); 3 s leaves 0.8 s for start-up and exit.
 	within 1.1 3 "$LG_SECONDS"
 	[[ "$LG_ERR" == *"reset"* ]]
 }
@@ -264,6 +268,8 @@ teardown() {
 	expect_status 1
 	json_true '.errors.connect > 0 and .messages == 0 and .complete == false and .down == 4'
 	json_true '.latency_us.p50 == null and .msgs_per_s == 0'
+	# No hang: warm-up and duration (1.2 s), then at most the 1 s drain
+	# (DRAIN_TIMEOUT_NS, client/worker.h); 3 s leaves 0.8 s for start-up and exit.
 	within 1.1 3 "$LG_SECONDS"
 	[[ "$LG_ERR" == *"Connection refused"* ]]
 }
@@ -289,13 +295,17 @@ teardown() {
 }
 
 @test "SIGINT prints the partial summary and exits 130" {
+	local before
 	start_peer echo
+	before=$(read_bytes "$PEER_PID")
 	spawn_loadgen -p "$PEER_PORT" -c 2 -d 30s -W 200ms --format json
 	# Into the measured time: 200 ms of warm-up, then some messages.
-	sleep 1
+	wait_measured_messages "$PEER_PID" "$before" 200 2
 	kill -INT "$LG_PID"
-	wait_loadgen 5
+	wait_loadgen "$WAIT_S"
 	expect_status 130
+	# Cut short: the measured time ends at the SIGINT, a fraction of a
+	# second in (a few seconds on a loaded machine), not at the 30 s asked.
 	json_true '.complete == false and .messages > 0 and .duration_s < 5'
 }
 
@@ -346,6 +356,28 @@ teardown() {
 	expect_status 0
 	json_true '.threads == 2'
 	[[ "$LG_ERR" == *"-t lowered to 2"* ]]
+}
+
+# The drain's second is the client's own, counted from when it stopped
+# sending, not from the clock's end of the measured time. The load
+# generator is frozen (SIGSTOP) inside its 3 s measured time, once the peer
+# has read its first bytes, for 4.5 s: past the end of the measured time and
+# past the second after it. The peer echoes what was in flight meanwhile;
+# after SIGCONT the client reads those echoes, sends its last messages and
+# gives them their second. A drain counted from the end of the measured time
+# would be over already, and the last messages counted as never echoed.
+@test "a load generator frozen past the end of its run still waits its drain second: no false timeouts" {
+	local before
+	start_peer echo
+	before=$(read_bytes "$PEER_PID")
+	spawn_loadgen -p "$PEER_PORT" -c 8 -d 3s -W 0 --format json
+	wait_until "$WAIT_MS" has_read_more_than "$PEER_PID" "$before"
+	kill -STOP "$LG_PID"
+	sleep 4.5 # the freeze itself, the point of the test
+	kill -CONT "$LG_PID"
+	wait_loadgen "$WAIT_S"
+	expect_status 0
+	json_true '.errors.timeout == 0 and .complete and .messages > 0'
 }
 
 # ---- the suite's own servers -------------------------------------------------------
@@ -534,12 +566,15 @@ check_server() {
 }
 
 @test "--server-pid: a server that dies during the run leaves its figures null, with a note" {
-	local key
+	local key before
 	start_server thread
-	spawn_loadgen -p "$SERVER_PORT" -c 2 -d 2s -W 200ms --server-pid "$SERVER_PID" --format json
-	sleep 0.8 # into the measured time
+	before=$(read_bytes "$SERVER_PID")
+	# -d 5s: the kill below must land in the measured time, after the wait
+	# for it (milliseconds; seconds on a loaded machine).
+	spawn_loadgen -p "$SERVER_PORT" -c 2 -d 5s -W 200ms --server-pid "$SERVER_PID" --format json
+	wait_measured_messages "$SERVER_PID" "$before" 200 2
 	kill -KILL "$SERVER_PID"
-	wait_loadgen 10
+	wait_loadgen "$WAIT_S"
 	# The existing rules: the lost connections make it exit 1.
 	expect_status 1
 	json_true '.complete == false and .messages > 0'
