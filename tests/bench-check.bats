@@ -271,8 +271,9 @@ compare() {
 # ---- one-repeat profiles are refused ------------------------------------------
 
 @test "make baseline refuses BASE: the paired gate is make bench-check's" {
-	run --separate-stderr env BASE=HEAD MODELS=none NO_BUILD=1 BASELINE="$BATS_TEST_TMPDIR/nobase" \
-		CHECK_RESULTS="$BATS_TEST_TMPDIR/check" timeout 60 "$ROOT/bench/check.sh" baseline
+	run --separate-stderr with_deadline 60 \
+		env BASE=HEAD MODELS=none NO_BUILD=1 BASELINE="$BATS_TEST_TMPDIR/nobase" \
+		CHECK_RESULTS="$BATS_TEST_TMPDIR/check" "$ROOT/bench/check.sh" baseline
 	assert_failure 2
 	[[ $stderr == *"BASE=HEAD is for make bench-check"* ]] || fail "$stderr"
 	[[ ! -e "$BATS_TEST_TMPDIR/nobase" ]] || fail "a baseline was recorded"
@@ -285,9 +286,9 @@ compare() {
 		if [[ $mode == paired ]]; then
 			mode=check base=(BASE=HEAD)
 		fi
-		run --separate-stderr env "$var" "${base[@]}" MODELS=none NO_BUILD=1 \
+		run --separate-stderr with_deadline 60 env "$var" "${base[@]}" MODELS=none NO_BUILD=1 \
 			BASELINE="$BATS_TEST_TMPDIR/nobase" CHECK_RESULTS="$BATS_TEST_TMPDIR/check" \
-			timeout 60 "$ROOT/bench/check.sh" "$mode"
+			"$ROOT/bench/check.sh" "$mode"
 		[[ $status == 2 ]] || fail "$setting: exit $status, not 2"
 		[[ $stderr == *"one repeat has no interval, so there is no noise to judge a change against"* ]] ||
 			fail "$setting: $stderr"
@@ -468,9 +469,10 @@ fake_point() {
 # working tree's servers for both builds (BASE_BIN: nothing is built), no
 # system call count, into $BATS_TEST_TMPDIR/check.
 paired() {
-	run --separate-stderr env POINT_SH="$BATS_TEST_TMPDIR/point.sh" BASE_BIN="$BATS_TEST_TMPDIR/basebin" \
+	run --separate-stderr with_deadline 120 \
+		env POINT_SH="$BATS_TEST_TMPDIR/point.sh" BASE_BIN="$BATS_TEST_TMPDIR/basebin" \
 		NO_BUILD=1 PAIRED_SYSCALLS=0 BENCH_LOCK="$BATS_TEST_TMPDIR/lock" \
-		CHECK_RESULTS="$BATS_TEST_TMPDIR/check" "$@" timeout 120 "$ROOT/bench/paired.sh" HEAD
+		CHECK_RESULTS="$BATS_TEST_TMPDIR/check" "$@" "$ROOT/bench/paired.sh" HEAD
 }
 
 # The base's "servers": stand-ins, so that every model counts as built.
@@ -567,10 +569,11 @@ fake_base_bin() {
 @test "paired: the base revision is built in its own folder, and the folder is removed, on failure too" {
 	fake_point
 	bb="$BATS_TEST_TMPDIR/bb"
-	run --separate-stderr env POINT_SH="$BATS_TEST_TMPDIR/point.sh" NO_BUILD=1 PAIRED_SYSCALLS=0 \
+	run --separate-stderr with_deadline 300 \
+		env POINT_SH="$BATS_TEST_TMPDIR/point.sh" NO_BUILD=1 PAIRED_SYSCALLS=0 \
 		BUILD_BASE="$bb" BENCH_LOCK="$BATS_TEST_TMPDIR/lock" CHECK_RESULTS="$BATS_TEST_TMPDIR/check" \
 		MODELS=epoll-et PAIRED_POINTS=closed:16 PAIRED_MIN_ROUNDS=2 PAIRED_MAX_ROUNDS=2 PAIRED_MIN_PAIRS=2 \
-		timeout 300 "$ROOT/bench/paired.sh" HEAD
+		"$ROOT/bench/paired.sh" HEAD
 	assert_success
 	[[ $stderr == *"building HEAD ("*") in $bb/"* ]]
 	run awk '$1 == "base" { print $0; exit }' "$FAKE_LOG"
@@ -578,9 +581,10 @@ fake_base_bin() {
 	[[ ! -e "$bb" ]] || fail "$bb is left: $(find "$bb" | head)"
 	# A point.sh that fails: exit 2, and nothing left behind either.
 	printf '#!/bin/sh\nexit 3\n' >"$BATS_TEST_TMPDIR/point.sh"
-	run --separate-stderr env POINT_SH="$BATS_TEST_TMPDIR/point.sh" NO_BUILD=1 BUILD_BASE="$bb" \
+	run --separate-stderr with_deadline 300 \
+		env POINT_SH="$BATS_TEST_TMPDIR/point.sh" NO_BUILD=1 BUILD_BASE="$bb" \
 		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" CHECK_RESULTS="$BATS_TEST_TMPDIR/check" MODELS=epoll-et \
-		timeout 300 "$ROOT/bench/paired.sh" HEAD
+		"$ROOT/bench/paired.sh" HEAD
 	assert_failure 2
 	[[ ! -e "$bb" ]] || fail "$bb is left after a failure"
 }
@@ -623,15 +627,18 @@ syscalls_csv() {
 @test "syscall count: one extra getppid per write in one server is caught exactly on real runs; unchanged is green" {
 	command -v perf >/dev/null 2>&1 || command -v strace >/dev/null 2>&1 || skip "neither perf nor strace"
 	[[ -f "$ROOT/build/tests/slowdown.so" ]] || skip "build/tests/slowdown.so is not built (make)"
-	run --separate-stderr env BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_GATE_SECONDS=0.3 BIN="$SERVERS_DIR" \
-		timeout 120 "$ROOT/bench/syscalls.sh" --gate "$BATS_TEST_TMPDIR/base.csv" thread epoll-et
+	run --separate-stderr with_deadline 120 \
+		env BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_GATE_SECONDS=0.3 BIN="$SERVERS_DIR" \
+		"$ROOT/bench/syscalls.sh" --gate "$BATS_TEST_TMPDIR/base.csv" thread epoll-et
 	assert_success
-	run --separate-stderr env BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_GATE_SECONDS=0.3 BIN="$SERVERS_DIR" \
-		timeout 120 "$ROOT/bench/syscalls.sh" --gate "$BATS_TEST_TMPDIR/again.csv" thread epoll-et
+	run --separate-stderr with_deadline 120 \
+		env BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_GATE_SECONDS=0.3 BIN="$SERVERS_DIR" \
+		"$ROOT/bench/syscalls.sh" --gate "$BATS_TEST_TMPDIR/again.csv" thread epoll-et
 	assert_success
-	run --separate-stderr env BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_GATE_SECONDS=0.3 BIN="$SERVERS_DIR" \
+	run --separate-stderr with_deadline 120 \
+		env BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_GATE_SECONDS=0.3 BIN="$SERVERS_DIR" \
 		SERVER_WRAP="env LD_PRELOAD=$ROOT/build/tests/slowdown.so SLOWDOWN_PROG=echo-thread SLOWDOWN_SYSCALLS=1" \
-		timeout 120 "$ROOT/bench/syscalls.sh" --gate "$BATS_TEST_TMPDIR/more.csv" thread epoll-et
+		"$ROOT/bench/syscalls.sh" --gate "$BATS_TEST_TMPDIR/more.csv" thread epoll-et
 	assert_success
 	run --separate-stderr awk -f "$ROOT/bench/compare-syscalls.awk" "$BATS_TEST_TMPDIR/base.csv" "$BATS_TEST_TMPDIR/again.csv"
 	echo "$output"

@@ -258,9 +258,9 @@ write_fake_loadgen() {
 
 # bench_run [VAR=VALUE...]: bench/run.sh with a private lock and results folder.
 bench_run() {
-	env BENCH=smoke PIN=0 NO_BUILD=1 WARMUP=0.05 DURATION=0.2 \
+	with_deadline 60 env BENCH=smoke PIN=0 NO_BUILD=1 WARMUP=0.05 DURATION=0.2 \
 		RESULTS="$BATS_TEST_TMPDIR/results" BENCH_LOCK="$BATS_TEST_TMPDIR/lock" "$@" \
-		timeout 60 "$ROOT/bench/run.sh"
+		"$ROOT/bench/run.sh"
 }
 
 # point [VAR=VALUE...] -- MODEL WORKLOAD X ROUND: bench/point.sh with the
@@ -272,8 +272,8 @@ point() {
 		shift
 	done
 	shift
-	run --separate-stderr env PIN=0 WARMUP=0.05 DURATION=0.1 LOADGEN="$FAKE_LOADGEN" \
-		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" "${vars[@]}" timeout 30 "$ROOT/bench/point.sh" "$@"
+	run --separate-stderr with_deadline 30 env PIN=0 WARMUP=0.05 DURATION=0.1 LOADGEN="$FAKE_LOADGEN" \
+		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" "${vars[@]}" "$ROOT/bench/point.sh" "$@"
 }
 
 # field COLUMN: a column of the raw.csv row in $output.
@@ -291,7 +291,7 @@ assert_one_row() {
 }
 
 bench_report() {
-	timeout 60 "$ROOT/bench/report.sh" "$RUN_DIR"
+	with_deadline 60 "$ROOT/bench/report.sh" "$RUN_DIR"
 }
 
 @test "point.sh: --header prints the raw.csv header; a wrong model, workload or count is a usage error (exit 2)" {
@@ -790,8 +790,9 @@ write_fig_run() {
 	need_gnuplot
 	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
 	# Real load: through the machine's bench lock, like every bench run.
-	run env BENCH=smoke NO_BUILD=1 MODELS="select epoll-et" WORKLOADS=closed CLOSED_POINTS="1 4" \
-		RESULTS="$BATS_TEST_TMPDIR/results" LOCK_WAIT=15 timeout 60 "$ROOT/bench/run.sh"
+	run with_deadline 60 \
+		env BENCH=smoke NO_BUILD=1 MODELS="select epoll-et" WORKLOADS=closed CLOSED_POINTS="1 4" \
+		RESULTS="$BATS_TEST_TMPDIR/results" LOCK_WAIT=15 "$ROOT/bench/run.sh"
 	if [[ $status -ne 0 && "$output" == *"still held"* ]]; then
 		skip "another bench held the lock for 15 s"
 	fi

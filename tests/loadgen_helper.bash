@@ -9,16 +9,18 @@ PEER="$TOOLS/peer"
 LOADGEN=${LOADGEN:-$BIN/loadgen}
 
 # The slowest a loadgen run may take before it is killed: far beyond any
-# run below, so hitting it means a hang, reported as status 124.
+# run below (3.5 s at most, on a loaded machine seconds more), so hitting it
+# means a hang: status 124 (137 if SIGTERM was not enough), and stderr
+# (LG_ERR) says so.
 LOADGEN_DEADLINE_S=60
 
 # start_tool NAME OUT ERR COMMAND...: starts a test tool that prints a
-# readiness line (bench/lib.sh start_ready), tracks its pid and waits 5 s at
-# most; on failure says why, with the tool's stderr. Sets READY_PID and
+# readiness line (bench/lib.sh start_ready), tracks its pid and waits WAIT_S
+# at most; on failure says why, with the tool's stderr. Sets READY_PID and
 # READY_PORT.
 start_tool() {
 	local name=$1 err=$3
-	start_ready 5000 "$2" "$err" "${@:4}" && { track_pid "$READY_PID"; return 0; }
+	start_ready "$WAIT_MS" "$2" "$err" "${@:4}" && { track_pid "$READY_PID"; return 0; }
 	track_pid "$READY_PID"
 	echo "$name: $READY_REASON; stderr:" >&2
 	cat "$err" >&2
@@ -26,7 +28,7 @@ start_tool() {
 }
 
 # start_peer MODE [peer options...]
-# Starts the peer on -p 0 and waits (5 s at most) for its readiness line.
+# Starts the peer on -p 0 and waits (WAIT_S at most) for its readiness line.
 # Sets PEER_PID, PEER_PORT, PEER_ERR (its stderr file).
 start_peer() {
 	local mode=$1
@@ -38,13 +40,13 @@ start_peer() {
 	PEER_PID=$READY_PID PEER_PORT=$READY_PORT
 }
 
-# stop_peer: SIGTERM to the saved pid, 5 s at most. Sets PEER_ACCEPTED and
-# PEER_PEAK from its "peer: accepted N peak M" line.
+# stop_peer: SIGTERM to the saved pid, WAIT_S at most. Sets PEER_ACCEPTED
+# and PEER_PEAK from its "peer: accepted N peak M" line.
 stop_peer() {
 	local line
 	[[ -n "${PEER_PID:-}" ]] || return 0
 	kill -TERM "$PEER_PID" 2>/dev/null || true
-	wait_for_exit "$PEER_PID" 5
+	wait_for_exit "$PEER_PID" "$WAIT_S" "$(describe_pid "$PEER_PID"), sent SIGTERM"
 	PEER_PID=
 	line=$(grep '^peer: accepted' "$PEER_ERR" || true)
 	# shellcheck disable=SC2034 # for the tests
@@ -52,12 +54,13 @@ stop_peer() {
 }
 
 # run_loadgen [loadgen options...]
-# Runs $LOADGEN in the foreground under a deadline. Sets LG_STATUS, LG_OUT
-# (stdout), LG_ERR (stderr) and LG_SECONDS (wall-clock time, decimal).
+# Runs $LOADGEN in the foreground under a deadline (with_deadline). Sets
+# LG_STATUS, LG_OUT (stdout), LG_ERR (stderr, with_deadline's word
+# included) and LG_SECONDS (wall-clock time, decimal).
 run_loadgen() {
 	local start=$EPOCHREALTIME
 	LG_STATUS=0
-	timeout -k 5 "$LOADGEN_DEADLINE_S" "$LOADGEN" "$@" \
+	with_deadline "$LOADGEN_DEADLINE_S" "$LOADGEN" "$@" \
 		>"$BATS_TEST_TMPDIR/lg.out" 2>"$BATS_TEST_TMPDIR/lg.err" 3>&- || LG_STATUS=$?
 	LG_OUT=$(<"$BATS_TEST_TMPDIR/lg.out")
 	LG_ERR=$(<"$BATS_TEST_TMPDIR/lg.err")
@@ -73,7 +76,8 @@ spawn_loadgen() {
 }
 
 # wait_loadgen SECONDS: waits for the loadgen of spawn_loadgen (killed past
-# the deadline) and sets LG_STATUS, LG_OUT and LG_ERR as run_loadgen does.
+# the deadline, saying so) and sets LG_STATUS, LG_OUT and LG_ERR as
+# run_loadgen does.
 wait_loadgen() {
 	wait_for_exit "$LG_PID" "$1"
 	LG_STATUS=$WAITED_STATUS
@@ -121,6 +125,38 @@ within() {
 	}
 }
 
+# read_bytes PID: what PID (all its threads) has read with read(2) so far,
+# sockets included (rchar in /proc/PID/io; a server or peer reads its
+# clients' messages with read(2)).
+read_bytes() {
+	awk '$1 == "rchar:" { print $2 }' "/proc/$1/io"
+}
+
+# has_read_more_than PID BYTES: for wait_until.
+has_read_more_than() {
+	(($(read_bytes "$1") > $2))
+}
+
+# wait_measured_messages PID BEFORE WARMUP_MS CONNECTIONS: after
+# spawn_loadgen (closed loop, -P 1, 64-byte messages, -W WARMUP_MS) against
+# the server or peer PID, which had read BEFORE bytes (read_bytes) when the
+# loadgen started: waits until the measured time has begun and has a
+# complete message in it (a fixed sleep cannot know when that is on a
+# loaded machine). The workers send nothing before the clock starts, so
+# once PID has read a byte the warm-up has begun, and WARMUP_MS later it is
+# over. Of the bytes PID reads from then on, at most one message per
+# connection (the one in flight) was sent before; more than one message
+# per connection beyond those means some connection sent two messages
+# after, and a closed loop sends the second only once the first is echoed:
+# a whole message within the measured time.
+wait_measured_messages() {
+	local pid=$1 before=$2 warmup_ms=$3 conns=$4
+	wait_until "$WAIT_MS" has_read_more_than "$pid" "$before" || return 1
+	# The warm-up's own length, on a clock already running: not a guess.
+	sleep "$(awk -v ms="$warmup_ms" 'BEGIN { print ms / 1000 }')"
+	wait_until "$WAIT_MS" has_read_more_than "$pid" $(($(read_bytes "$pid") + 2 * conns * 64))
+}
+
 # ---- --server-pid ------------------------------------------------------------
 
 CPU_ECHO="$TOOLS/cpu-echo"
@@ -130,7 +166,7 @@ SERVER_KEYS=(server_cpu_s server_us_per_msg server_rss_kib server_pss_kib server
 	server_threads server_ctx_switches_per_msg)
 
 # start_cpu_echo [cpu-echo options...]
-# Starts tests/tools/cpu-echo on -p 0 and waits (5 s at most) for its
+# Starts tests/tools/cpu-echo on -p 0 and waits (WAIT_S at most) for its
 # readiness line. Sets CPU_ECHO_PID and CPU_ECHO_PORT; teardown stops it
 # (stop_tracked_processes).
 start_cpu_echo() {

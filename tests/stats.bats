@@ -145,7 +145,7 @@ write_ci_run() {
 }
 
 bench_report() {
-	timeout 60 "$ROOT/bench/report.sh" "$RUN_DIR"
+	with_deadline 60 "$ROOT/bench/report.sh" "$RUN_DIR"
 }
 
 # agg WORKLOAD X MODEL COLUMN: one value of agg.csv, by column name.

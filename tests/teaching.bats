@@ -48,15 +48,16 @@ skip_unless_available() {
 	fi
 }
 
-# demo MODEL: runs the demo (20 s at most); TRACE gets the raw trace file,
+# demo MODEL: runs the demo (60 s at most: a second of load, plus start-up
+# and tracing, seconds on a loaded machine); TRACE gets the raw trace file,
 # DEMO_OUTPUT what the demo printed.
 demo() {
 	TRACE="$BATS_TEST_TMPDIR/trace"
 	skip_unless_available "$1"
 	# The demo's defaults, whatever the environment says.
-	run --separate-stderr env -u DEMO_WORKERS -u DEMO_ARGS -u DEMO_CLIENTS -u DEMO_RATE -u DEMO_SIZE \
-		DEMO_SECONDS=1 DEMO_TRACE="$TRACE" BIN="$SERVERS_DIR" \
-		timeout 20 "$DEMO" "$1"
+	run --separate-stderr with_deadline 60 \
+		env -u DEMO_WORKERS -u DEMO_ARGS -u DEMO_CLIENTS -u DEMO_RATE -u DEMO_SIZE \
+		DEMO_SECONDS=1 DEMO_TRACE="$TRACE" BIN="$SERVERS_DIR" "$DEMO" "$1"
 	echo "$output"
 	echo "$stderr" >&2
 	assert_success
@@ -266,21 +267,22 @@ turn_between_read_and_write() {
 	# without liburing.
 	mkdir -p "$BATS_TEST_TMPDIR/bin"
 	ln -s "$BIN/loadgen" "$BATS_TEST_TMPDIR/bin/loadgen"
-	run --separate-stderr env BIN="$BATS_TEST_TMPDIR/bin" timeout 10 "$DEMO" uring
+	run --separate-stderr with_deadline "$WAIT_S" env BIN="$BATS_TEST_TMPDIR/bin" "$DEMO" uring
 	assert_success
 	assert_output "# demo: echo-uring cannot run here, skipped: built without liburing (apt-get install liburing-dev, then make)"
 	# Built, but io_uring refused (a container's seccomp profile): the
 	# server's own reason.
 	[[ -x "$SERVERS_DIR/echo-uring" && -x "$TOOLS/no-uring" ]] ||
 		skip "echo-uring or $TOOLS/no-uring not built"
-	run --separate-stderr env BIN="$SERVERS_DIR" timeout 10 "$TOOLS/no-uring" -e EPERM "$DEMO" uring
+	run --separate-stderr with_deadline "$WAIT_S" \
+		env BIN="$SERVERS_DIR" "$TOOLS/no-uring" -e EPERM "$DEMO" uring
 	((status != 77)) || skip "no-uring does not know this architecture"
 	assert_success
 	assert_output --regexp "^# demo: echo-uring cannot run here, skipped: io_uring is unavailable here: .*Operation not permitted"
 }
 
 @test "demo: a model it does not know is a usage error" {
-	run timeout 5 "$DEMO" nosuch
+	run with_deadline "$WAIT_S" "$DEMO" nosuch
 	assert_failure 2
 	assert_output --partial "usage:"
 }
@@ -314,9 +316,9 @@ below() {
 	mkdir -p "$BATS_TEST_TMPDIR/run"
 	echo "# Bench run" >"$BATS_TEST_TMPDIR/run/README.md"
 	out="$BATS_TEST_TMPDIR/run/syscalls.md"
-	run --separate-stderr env SYSCALLS_POINTS=1 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
+	run --separate-stderr with_deadline 120 env SYSCALLS_POINTS=1 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
 		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_OUT="$out" BIN="$SERVERS_DIR" \
-		timeout 120 "$SYSCALLS"
+		"$SYSCALLS"
 	echo "$output"
 	echo "$stderr" >&2
 	assert_success
@@ -378,9 +380,10 @@ below() {
 }
 
 @test "syscalls: a point a model cannot run is named, not measured" {
-	run --separate-stderr env SYSCALLS_POINTS=2+3 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
+	run --separate-stderr with_deadline 60 \
+		env SYSCALLS_POINTS=2+3 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
 		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_OUT= BIN="$SERVERS_DIR" \
-		timeout 30 "$SYSCALLS" blocking epoll-lt
+		"$SYSCALLS" blocking epoll-lt
 	echo "$output"
 	assert_success
 	assert_line "| blocking | not run: serves one client at a time |"
@@ -391,9 +394,9 @@ below() {
 @test "syscalls: a model that cannot run here gets a row with the reason, and the run still passes" {
 	[[ -x "$SERVERS_DIR/echo-uring" && -x "$TOOLS/no-uring" ]] ||
 		skip "echo-uring or $TOOLS/no-uring not built"
-	run --separate-stderr env SYSCALLS_POINTS=1 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
+	run --separate-stderr with_deadline 60 env SYSCALLS_POINTS=1 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
 		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_OUT= BIN="$SERVERS_DIR" \
-		timeout 30 "$TOOLS/no-uring" -e EPERM "$SYSCALLS" uring uring:--single-shot epoll-lt
+		"$TOOLS/no-uring" -e EPERM "$SYSCALLS" uring uring:--single-shot epoll-lt
 	echo "$output"
 	echo "$stderr" >&2
 	((status != 77)) || skip "no-uring does not know this architecture"

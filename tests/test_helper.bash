@@ -5,7 +5,9 @@
 # Every process a test starts in the background (servers, probe clients) is
 # recorded in $BATS_TEST_TMPDIR/pids, and stop_tracked_processes (called by
 # the suites' teardown) ends whichever is still running, by that pid.
-# Every wait has a deadline; conditions are polled, never slept on.
+# Every wait has a deadline (WAIT_S and WAIT_MS below, unless a time bound is
+# what a test proves); conditions are polled, never slept on; a deadline hit
+# says on stderr what was waited for and for how long.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/bin"
@@ -39,6 +41,40 @@ read -r -a MODELS <<<"${SERVER_MODELS:-${ALL_MODELS[*]}}"
 bats_load_library bats-support
 bats_load_library bats-assert
 
+# ---- deadlines -----------------------------------------------------------------
+
+# The suites run on small shared machines, maybe with a CPU hog on every core
+# (load averages of 4 to 70 on 2 cores seen), where a runnable process can
+# wait seconds for a CPU. A wait for what a correct program does at once (a
+# process to start or exit, a descriptor to close, a line to be printed, an
+# echo) gets WAIT_S: far beyond what it takes even there, and free when it
+# comes early, as every wait polls. Where a time bound is what a test proves,
+# the test writes it out, with how it was derived.
+WAIT_S=30
+WAIT_MS=$((WAIT_S * 1000))
+# The -t of a probe that waits for the test to act (--hold until released, a
+# crowd until released, --silent-ms until served): it must outlast the waits
+# the test makes meanwhile, several of WAIT_MS at worst.
+# shellcheck disable=SC2034 # for the suites
+HOLD_MS=$((4 * WAIT_MS))
+
+# with_deadline SECONDS COMMAND...: runs COMMAND under timeout(1) (SIGTERM at
+# the deadline, SIGKILL 5 s later, so it cannot hang the suite) and returns
+# its status. When the deadline ended it (status 124, or 137 after the
+# SIGKILL), it says so on stderr, so a hang reads as one and not as a bare
+# status.
+with_deadline() {
+	local seconds=$1 start_ms status=0
+	shift
+	start_ms=$(now_ms)
+	timeout -k 5 "$seconds" "$@" || status=$?
+	# The time tells a timeout from a command that exits 124 or 137 itself.
+	if ((status == 124 || status == 137)) && (($(now_ms) - start_ms >= seconds * 1000)); then
+		echo "with_deadline: $* still running after $seconds s, killed" >&2
+	fi
+	return "$status"
+}
+
 # ---- time and processes ----------------------------------------------------
 
 # track_pid PID: remember a background process so teardown can end it. Its
@@ -46,6 +82,11 @@ bats_load_library bats-assert
 # process is never signalled.
 track_pid() {
 	echo "$1 $(process_start_time "$1")" >>"$BATS_TEST_TMPDIR/pids"
+}
+
+# tracked_start_time PID: the start time track_pid noted for PID.
+tracked_start_time() {
+	awk -v pid="$1" '$1 == pid { t = $2 } END { print t }' "$BATS_TEST_TMPDIR/pids"
 }
 
 # process_start_time PID: when PID started, in clock ticks since boot.
@@ -68,17 +109,30 @@ process_gone() {
 	! process_running "$1"
 }
 
-# wait_for_exit PID SECONDS: waits for PID with a deadline; kills it with
-# SIGKILL past the deadline (bench/lib.sh wait_exit). Sets WAITED_STATUS (the
-# exit code, or "timeout"). The exit code is known only for a child of this
-# shell; for another process WAITED_STATUS is 127 (what wait says).
+# describe_pid PID: "pid PID (its command name)", for a message.
+describe_pid() {
+	local comm="?"
+	{ read -r comm <"/proc/$1/comm"; } 2>/dev/null || true
+	echo "pid $1 ($comm)"
+}
+
+# wait_for_exit PID SECONDS [WHAT]: waits for PID with a deadline; past it
+# kills PID with SIGKILL (bench/lib.sh wait_exit) and says so on stderr:
+# "WHAT: still running after SECONDS s (waited for its exit), killed" (WHAT:
+# describe_pid by default). Sets WAITED_STATUS (the exit code, or
+# "timeout"). The exit code is known only for a child of this shell; for
+# another process WAITED_STATUS is 127 (what wait says).
 wait_for_exit() {
+	local what=${3:-$(describe_pid "$1")}
 	wait_exit "$1" "$2"
 	WAITED_STATUS=$WAITED
+	if [[ $WAITED_STATUS == timeout ]]; then
+		echo "$what: still running after $2 s (waited for its exit), killed" >&2
+	fi
 }
 
 # stop_tracked_processes: SIGTERM to every recorded pid still running, then
-# SIGKILL to any left after 3 s. Only pids this test recorded are touched.
+# SIGKILL to any left after WAIT_S. Only pids this test recorded are touched.
 stop_tracked_processes() {
 	local file="$BATS_TEST_TMPDIR/pids" pid start_time
 	[[ -f "$file" ]] || return 0
@@ -88,7 +142,7 @@ stop_tracked_processes() {
 	done <"$file"
 	while read -r pid start_time; do
 		[[ $(process_start_time "$pid") == "$start_time" ]] || continue
-		wait_for_exit "$pid" 3
+		wait_for_exit "$pid" "$WAIT_S"
 	done <"$file"
 	rm -f "$file"
 }
@@ -170,14 +224,14 @@ decode_proc_address() {
 	esac
 }
 
-# wait_until TIMEOUT_MS COMMAND...: polls COMMAND until it succeeds; fails
-# after the deadline.
+# wait_until TIMEOUT_MS COMMAND...: polls COMMAND until it succeeds; past
+# the deadline says what it waited for, and how long, and fails.
 wait_until() {
-	local deadline_ms=$(($(now_ms) + $1))
+	local timeout_ms=$1 deadline_ms=$(($(now_ms) + $1))
 	shift
 	until "$@"; do
 		if (($(now_ms) >= deadline_ms)); then
-			echo "not true within the deadline: $*" >&2
+			echo "wait_until: waited $timeout_ms ms for: $* (not true)" >&2
 			return 1
 		fi
 		sleep 0.01
@@ -187,10 +241,10 @@ wait_until() {
 # ---- servers -----------------------------------------------------------------
 
 # start_server MODEL [server options...]
-# Starts bin/echo-MODEL -p 0 in the background and waits (5 s at most) for its
-# readiness line. Sets SERVER_PID, SERVER_PORT, SERVER_LINE, SERVER_OUT and
-# SERVER_ERR (its stdout and stderr files). Fails the test if the line does
-# not come. With SERVER_FD_LIMIT set, the server runs under that descriptor
+# Starts bin/echo-MODEL -p 0 in the background and waits (WAIT_S at most)
+# for its readiness line. Sets SERVER_PID, SERVER_PORT, SERVER_LINE,
+# SERVER_OUT and SERVER_ERR (its stdout and stderr files). Fails the test if
+# the line does not come, saying why. With SERVER_FD_LIMIT set, the server runs under that descriptor
 # limit (soft and hard, so it cannot raise it). With SERVER_PREFIX set (words,
 # e.g. "setpriv --reuid=nobody ..."), that command execs the server, so
 # SERVER_PID is still the server's pid. SERVER_EXTRA_ARGS (words) go after
@@ -206,12 +260,12 @@ start_server() {
 	# The descriptor limit is set by a shell that then execs the server.
 	# shellcheck disable=SC2016 # the inner shell's $1 and $@
 	# shellcheck disable=SC2086 # SERVER_PREFIX and SERVER_EXTRA_ARGS are lists of words
-	if ! start_ready 5000 "$SERVER_OUT" "$SERVER_ERR" \
+	if ! start_ready "$WAIT_MS" "$SERVER_OUT" "$SERVER_ERR" \
 		bash -c '[[ -z $1 ]] || ulimit -n "$1"; shift; exec "$@"' limit "${SERVER_FD_LIMIT:-}" \
 		${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@" ${SERVER_EXTRA_ARGS:-}; then
 		SERVER_PID=$READY_PID
 		track_pid "$SERVER_PID"
-		echo "echo-$model: $READY_REASON (5 s at most); stderr:" >&2
+		echo "echo-$model: $READY_REASON; stderr:" >&2
 		cat "$SERVER_ERR" >&2
 		return 1
 	fi
@@ -222,11 +276,12 @@ start_server() {
 	SERVER_PORT=$READY_PORT
 }
 
-# stop_server: SIGTERM to the saved pid; waits 5 s at most. Sets SERVER_STATUS.
+# stop_server: SIGTERM to the saved pid; waits WAIT_S at most (a stop takes
+# milliseconds: a test that proves a bound waits itself). Sets SERVER_STATUS.
 stop_server() {
 	[[ -n "${SERVER_PID:-}" ]] || return 0
 	kill -TERM "$SERVER_PID" 2>/dev/null || true
-	wait_for_exit "$SERVER_PID" 5
+	wait_for_exit "$SERVER_PID" "$WAIT_S" "$(describe_pid "$SERVER_PID"), sent SIGTERM"
 	# shellcheck disable=SC2034 # for the suites
 	SERVER_STATUS=$WAITED_STATUS
 	SERVER_PID=
@@ -293,17 +348,28 @@ wait_for_probe_line() {
 
 # finish_probe NAME SECONDS: waits for probe NAME and requires exit 0.
 finish_probe() {
-	wait_for_exit "${PROBE_PIDS[$1]}" "$2"
+	wait_for_exit "${PROBE_PIDS[$1]}" "$2" "probe $1"
 	if [[ $WAITED_STATUS != 0 ]]; then
-		echo "probe $1 finished with status $WAITED_STATUS, expected 0" >&2
+		# A timeout has been reported by wait_for_exit.
+		[[ $WAITED_STATUS == timeout ]] ||
+			echo "probe $1 finished with status $WAITED_STATUS, expected 0" >&2
 		show_probe "$1"
 		return 1
 	fi
 }
 
-# release_probe NAME: ends the --hold of probe NAME (SIGUSR1).
+# release_probe NAME: ends the --hold of probe NAME (SIGUSR1). A probe that
+# has exited is not signalled: the kernel may have given its pid to another
+# process since (a make test starts more processes than pid_max), which
+# SIGUSR1 would kill.
 release_probe() {
-	kill -USR1 "${PROBE_PIDS[$1]}"
+	local pid=${PROBE_PIDS[$1]}
+	if [[ $(process_start_time "$pid") != "$(tracked_start_time "$pid")" ]]; then
+		echo "probe $1 (pid $pid) exited before its release" >&2
+		show_probe "$1"
+		return 1
+	fi
+	kill -USR1 "$pid"
 }
 
 # assert_probe_running NAME: the probe is still waiting (not yet served).
@@ -470,18 +536,22 @@ rss_bound_kib() {
 }
 
 # rss_peak_while PID TIMEOUT_MS WATCHED_PID...: samples tree_rss_kib PID every
-# 20 ms until every WATCHED_PID has exited (or the deadline). Sets
-# RSS_PEAK_KIB to the highest sample.
+# 20 ms until every WATCHED_PID has exited. Sets RSS_PEAK_KIB to the highest
+# sample. Past the deadline says which are still running and fails.
 rss_peak_while() {
-	local pid=$1 deadline_ms=$(($(now_ms) + $2)) watched kib any
+	local pid=$1 timeout_ms=$2 deadline_ms=$(($(now_ms) + $2)) watched kib running
 	shift 2
 	RSS_PEAK_KIB=$(tree_rss_kib "$pid")
-	while (($(now_ms) < deadline_ms)); do
-		any=0
+	while :; do
+		running=()
 		for watched in "$@"; do
-			process_running "$watched" && any=1
+			process_running "$watched" && running+=("$watched")
 		done
-		((any == 1)) || break
+		((${#running[@]} > 0)) || return 0
+		if (($(now_ms) >= deadline_ms)); then
+			echo "rss_peak_while: waited $timeout_ms ms for pids $* to exit; still running: ${running[*]}" >&2
+			return 1
+		fi
 		kib=$(tree_rss_kib "$pid")
 		((kib <= RSS_PEAK_KIB)) || RSS_PEAK_KIB=$kib
 		sleep 0.02
@@ -511,7 +581,9 @@ crowd_counts() {
 }
 
 # served_again_eventually: one ping to the current server succeeds (for
-# wait_until, after descriptors or a cap free up).
+# wait_until, after descriptors or a cap free up: a ping shed meanwhile
+# fails at once and is tried again). 10 s for each try, as a slow machine
+# may need seconds for one; wait_until's deadline bounds them all.
 served_again_eventually() {
-	"$PROBE" -p "$SERVER_PORT" ping -t 1000 >/dev/null 2>&1
+	"$PROBE" -p "$SERVER_PORT" ping -t 10000 >/dev/null 2>&1
 }
