@@ -2,6 +2,7 @@
 #
 #   make            build every server, the load generator and the test tools
 #   make test       make sure the test tools are installed, build, run the bats suites
+#   make test-stress  the suites several times, beside CPU hogs: each test's failures
 #   make deps       install every Debian package the suite uses (as root)
 #   make lint       clang-format check and shellcheck
 #   make clean      remove build/ and bin/
@@ -91,6 +92,20 @@ test:
 	@tests/ensure-packages --optional $(MODEL_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	bats --print-output-on-failure tests/
+
+# Flake hunting (tests/stress.sh): the suites RUNS times, beside HOGS busy
+# loops, and each test's failure count. SUITES and FILTER narrow it;
+# CLONE=1 runs the whole make test from a clean clone of HEAD each time:
+#   make test-stress RUNS=10 HOGS=2 SUITES=tests/robustness.bats FILTER='slow reader'
+#   make test-stress RUNS=5 HOGS=2 CLONE=1
+RUNS ?= 5
+HOGS ?= 0
+.PHONY: test-stress
+test-stress:
+	@tests/ensure-packages $(TEST_PACKAGES)
+	@tests/ensure-packages --optional $(MODEL_PACKAGES)
+	@$(MAKE) --no-print-directory all
+	tests/stress.sh -n $(RUNS) --hogs $(HOGS) $(if $(CLONE),--clone) $(if $(FILTER),-f '$(FILTER)') $(SUITES)
 
 # The comparison: every model through every workload, charts and a summary
 # in results/<UTC time>-<host>/ (bench/run.sh says how). BENCH=quick for a
