@@ -97,6 +97,10 @@ one_run() {
 	local tap=$1 clone rc=0
 	if ((CLONE)); then
 		clone=$(mktemp -d /tmp/stress-clone.XXXXXX)
+		# mktemp's folder is private; the suites run a server as nobody
+		# (the RLIMIT_NPROC test), which must reach its binary, as in a
+		# clone anywhere else.
+		chmod 755 "$clone"
 		git clone -q "$ROOT" "$clone"
 		timeout -k 10 "$RUN_TIMEOUT_S" make -C "$clone" --no-print-directory test >"$tap" 2>&1 || rc=$?
 		rm -rf "$clone"
