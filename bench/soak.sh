@@ -87,9 +87,11 @@ settle() {
 	done
 }
 
-# json_field JSON KEY: a number from loadgen's one-line JSON.
-json_field() {
-	sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" <<<"$1"
+# csv_field FILE KEY: the value of column KEY in loadgen's CSV (a header
+# line, then one row).
+csv_field() {
+	awk -F, -v key="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == key) c = i }
+		NR == 2 && c { print $c }' "$1"
 }
 
 # soak MODEL: one row "model msgs_per_s conns_per_s rss... fds... verdict".
@@ -97,7 +99,7 @@ soak() {
 	local model=$1
 	local port server opts=() loadgens=()
 	local start_ms deadline_ms quarter_ms rss kib rss_first rss_quarter="" rss_max=0 rss_end=0
-	local fds fds_before fds_max=0 fds_after closed="" churn="" msgs=0 conns=0 verdict=ok pid
+	local fds fds_before fds_max=0 fds_after msgs=0 conns=0 verdict=ok pid
 	# The bench's options for as many connections as the soak's clients (the
 	# closed loop, the churn's two, and a little room): a worker each for
 	# pool and prefork, caps raised for fork and thread (bench/models.txt).
@@ -116,11 +118,11 @@ soak() {
 	# closed loop would hold the one slot for the whole run.
 	if ! model_one_client "$model"; then
 		"$LOADGEN" -p "$port" -c "$SOAK_CONNECTIONS" -d "${SOAK_SECONDS}s" -W 0 -q \
-			--format json >"$WORK/$model.closed" 2>&1 9>&- &
+			--format csv >"$WORK/$model.closed" 2>"$WORK/$model.closed.err" 9>&- &
 		loadgens+=("$!")
 	fi
-	"$LOADGEN" -p "$port" -c 2 --churn -d "${SOAK_SECONDS}s" -W 0 -q --format json \
-		>"$WORK/$model.churn" 2>&1 9>&- &
+	"$LOADGEN" -p "$port" -c 2 --churn -d "${SOAK_SECONDS}s" -W 0 -q --format csv \
+		>"$WORK/$model.churn" 2>"$WORK/$model.churn.err" 9>&- &
 	loadgens+=("$!")
 	pids+=("${loadgens[@]}")
 
@@ -156,10 +158,8 @@ soak() {
 	kill -TERM "$server"
 	wait "$server" || verdict="bad-exit"
 
-	[[ ! -s $WORK/$model.closed ]] || closed=$(tail -n 1 "$WORK/$model.closed")
-	churn=$(tail -n 1 "$WORK/$model.churn")
-	[[ -z $closed ]] || msgs=$(json_field "$closed" msgs_per_s)
-	conns=$(json_field "$churn" msgs_per_s)
+	[[ ! -s $WORK/$model.closed ]] || msgs=$(csv_field "$WORK/$model.closed" msgs_per_s)
+	conns=$(csv_field "$WORK/$model.churn" msgs_per_s)
 	printf '%-9s %10s %9s %9s %9s %9s %9s %+8d %5s %5s %5s  %s\n' "$model" "${msgs:-0}" \
 		"${conns:-0}" "$rss_first" "${rss_quarter:-0}" "$rss_end" "$rss_max" "$kib" \
 		"$fds_before" "$fds_max" "$fds_after" "$verdict"

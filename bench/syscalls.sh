@@ -30,10 +30,11 @@
 # SYSCALLS_COUNTER=perf|strace chooses. The output names the method.
 #
 # Points (SYSCALLS_POINTS, default "1 16 4+1000"): ACTIVE or ACTIVE+IDLE
-# connections. blocking runs only the one-connection point (it serves one
-# client at a time); select only points under FD_SETSIZE. pool and prefork
-# get one worker per connection, as in make bench (a worker serves one client
-# at a time); reactors gets -w 2. Both counters follow every thread and child
+# connections. What runs where, and each model's options at a point, are
+# the bench's (bench/models.txt through bench/models.sh: model_not_run,
+# model_server_args): blocking runs only the one-connection point (it serves
+# one client at a time), select only points under FD_SETSIZE, pool and
+# prefork get one worker per connection. Both counters follow every thread and child
 # process: prefork's workers, reactors' threads and fork's children are all
 # counted. uring does its reads and writes inside io_uring_enter (and in the
 # kernel's own io-wq threads, which make no system calls): its read and write
@@ -312,16 +313,12 @@ counts_of() {
 # the EXIT trap must see SERVER_PID and COUNTER_PID.
 run_one() {
 	local model=$1 active=$2 idle=$3 conns line port deadline status=0 json messages
-	local args=(-p 0)
+	local args=(-p 0) point_args=()
 	conns=$((active + idle))
 	[[ -z ${4:-} ]] || args+=("$4")
-	case $model in
-	pool) args+=(-w "$conns" -m "$((conns > 1024 ? conns : 1024))") ;;
-	prefork) args+=(-w "$conns") ;;
-	reactors) args+=(-w 2) ;;
-	fork) args+=(-m "$((conns > 1024 ? conns : 1024))") ;;
-	thread) args+=(-m "$((conns > 10000 ? conns : 10000))") ;;
-	esac
+	# The bench's options for a point of this many connections (bench/models.txt).
+	read -r -a point_args <<<"$(model_server_args "$model" "$conns")"
+	args+=("${point_args[@]}")
 	: >"$TMP/server.out"
 	rm -f "$TMP/count"
 	if [[ $SYSCALLS_COUNTER == perf ]]; then
@@ -475,10 +472,8 @@ for point in $SYSCALLS_POINTS; do
 		ROW="" URING_ROW=""
 		if [[ -n ${unavailable[$model]} ]]; then
 			ROW="not run: ${unavailable[$model]}"
-		elif [[ $model == blocking ]] && ((active + idle > 1)); then
-			ROW="not run: serves one client at a time"
-		elif [[ $model == select ]] && ((active + idle > 1016)); then
-			ROW="not run: fds >= FD_SETSIZE (1024) are refused"
+		elif why=$(model_not_run "$model" closed $((active + idle))); then
+			ROW="not run: $why"
 		elif [[ $model == prefork && $option == --reuseport ]] && ((active + idle > 1)); then
 			ROW="not run: the hash puts clients on busy workers, where they wait (bench/spread.sh)"
 		elif [[ -n $GATE_CSV ]]; then
