@@ -386,7 +386,7 @@ below() {
 		"$SYSCALLS" blocking epoll-lt
 	echo "$output"
 	assert_success
-	assert_line "| blocking | not run: serves one client at a time |"
+	assert_line "| blocking | not run: serves one client at a time: the others would wait forever |"
 	assert_output --partial "## 2 active connections + 3 idle"
 	assert_output --regexp "\| epoll-lt \| [0-9]+ \|"
 }
