@@ -119,6 +119,7 @@ tap_counts() {
 
 echo "stress: $RUNS run(s) of $( ((CLONE)) && echo "make test from clean clones of $(git -C "$ROOT" rev-parse --short HEAD)" || echo "${SUITES[*]#"$ROOT"/}${FILTER:+ (tests matching /$FILTER/)}"), $HOGS CPU hog(s), $(nproc) cores; TAP in $OUT"
 start_hogs
+((HOGS == 0)) || echo "hogs: ${HOG_PIDS[*]}"
 failed_runs=0
 for ((i = 1; i <= RUNS; i++)); do
 	tap="$OUT/run-$i.tap"
@@ -126,7 +127,8 @@ for ((i = 1; i <= RUNS; i++)); do
 	rc=0
 	one_run "$tap" || rc=$?
 	read -r passed failed skipped < <(tap_counts "$tap")
-	((rc == 0 && failed == 0)) || failed_runs=$((failed_runs + 1))
+	# A run that ran no test proved nothing: it counts as failed.
+	((rc == 0 && failed == 0 && passed + skipped > 0)) || failed_runs=$((failed_runs + 1))
 	echo "run $i: $passed passed, $failed failed, $skipped skipped in $(($(date +%s) - t0)) s, exit $rc$( ((rc == 124)) && echo " (killed after ${RUN_TIMEOUT_S} s)"), load $(cut -d' ' -f1 /proc/loadavg)"
 done
 stop_hogs
