@@ -46,7 +46,10 @@ TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 
 ALL_CFLAGS = $(REQUIRED_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-WRAP_OBJ := $(BUILD)/wrap.o
+# The shared library (servers/wrap.h): one object per module of
+# servers/lib/, in one archive, so each program links only what it calls.
+LIB_SRCS := $(wildcard servers/lib/*.c)
+LIBWRAP := $(BUILD)/libwrap.a
 
 .PHONY: all test deps lint clean
 all: $(SERVERS) $(CLIENT) $(TOOLS)
@@ -54,6 +57,10 @@ all: $(SERVERS) $(CLIENT) $(TOOLS)
 $(BUILD)/%.o: servers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBWRAP): $(LIB_SRCS:servers/%.c=$(BUILD)/%.o)
+	rm -f $@
+	$(AR) rcs $@ $^
 
 $(BUILD)/client/%.o: client/%.c
 	@mkdir -p $(@D)
@@ -63,15 +70,15 @@ $(BUILD)/tests/%.o: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Iservers -c -o $@ $<
 
-$(BIN)/echo-%: $(BUILD)/%.o $(WRAP_OBJ)
+$(BIN)/echo-%: $(BUILD)/%.o $(LIBWRAP)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBWRAP) $(LDLIBS)
 
-$(BIN)/loadgen: $(CLIENT_SRCS:%.c=$(BUILD)/%.o) $(WRAP_OBJ)
+$(BIN)/loadgen: $(CLIENT_SRCS:%.c=$(BUILD)/%.o) $(LIBWRAP)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(WRAP_OBJ)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBWRAP)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
 
 # The library-backed servers link their library (bench/models.txt: libevent
@@ -183,7 +190,7 @@ SHELL_SCRIPTS := tests/ensure-packages .ci/run $(wildcard bench/*.sh)
 
 lint:
 	@tests/ensure-packages clang-format shellcheck
-	clang-format --dry-run --Werror servers/*.c servers/*.h $(CLIENT_SRCS) $(wildcard client/*.h) $(TOOL_SRCS)
+	clang-format --dry-run --Werror servers/*.c servers/*.h servers/lib/*.c servers/lib/*.h $(CLIENT_SRCS) $(wildcard client/*.h) $(TOOL_SRCS)
 	shellcheck $(SHELL_SCRIPTS)
 	shellcheck -s bash tests/*.bash
 	shellcheck -s bats tests/*.bats 2>/dev/null || shellcheck -s bash tests/*.bats

@@ -23,7 +23,7 @@
 #      points rerun, every model, given as which=confirm) finds it again by
 #      the same rule. Without a confirmation run, suspects are regressions.
 #   4. A drift past thr_drift on throughput or CPU is reported too, against
-#      "all models": shared code (wrap.c) slower, or the machine. It needs
+#      "all models": shared code (servers/lib/) slower, or the machine. It needs
 #      confirming like the rest.
 #
 # Points not run on both sides (select past FD_SETSIZE; uring built without

@@ -113,13 +113,11 @@ static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2
 
 static void usage_error(const char *fmt, ...)
 {
-	char message[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof message, fmt, ap);
+	err_vmsg(fmt, ap);
 	va_end(ap);
-	err_msg("%s", message);
 	options_usage(stderr);
 	exit(2);
 }

@@ -27,7 +27,7 @@ static const struct server_model model = {
 	.default_max_conns = 1,
 	/* Every server takes -m; here any cap >= 1 changes nothing. */
 	.max_conns_help = "accepted for uniformity: this model serves exactly one\n"
-	                  "                      connection at a time whatever N is",
+	                  "connection at a time whatever N is",
 };
 
 /* Serves one client to the end: nobody else is served meanwhile. */

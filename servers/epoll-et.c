@@ -31,7 +31,7 @@ static const struct server_model model = {
 	.features = FEATURE_MAX_CONNS,
 	.default_max_conns = 0,
 	.max_conns_help = "open connections at most; more are shed (default: no cap but\n"
-	                  "                      the descriptor limit)",
+	                  "the descriptor limit)",
 };
 
 /* Events handed back by one epoll_wait. */
@@ -104,7 +104,7 @@ static bool update_events(struct conn *c)
 	return epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0;
 }
 
-static void conn_open(int fd)
+static void conn_open(int fd, void *ctx __attribute__((unused)))
 {
 	struct conn *c = malloc(sizeof *c);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
@@ -152,7 +152,7 @@ static void conn_close(struct conn *c, const char *reason)
 
 static void on_accept(int listenfd, long max_conns)
 {
-	accept_batch(listenfd, &open_conns, max_conns, conn_open);
+	accept_batch(listenfd, &open_conns, max_conns, conn_open, NULL);
 }
 
 /* Reads until EAGAIN, a full buffer or the budget, whichever comes first.

@@ -47,7 +47,7 @@ static const struct server_model model = {
 	.features = FEATURE_MAX_CONNS,
 	.default_max_conns = 0,
 	.max_conns_help = "open connections at most; more are shed (default: no cap but\n"
-	                  "                      the descriptor limit)",
+	                  "the descriptor limit)",
 };
 
 /* Reading resumes once the output has drained to this (the write low
@@ -152,7 +152,7 @@ static void trace_drained(struct evbuffer *out, const struct evbuffer_cb_info *i
 		      evbuffer_get_length(out));
 }
 
-static void conn_open(int fd)
+static void conn_open(int fd, void *ctx __attribute__((unused)))
 {
 	struct conn *c = malloc(sizeof *c);
 	struct bufferevent *bev = NULL;
@@ -195,7 +195,7 @@ static void on_accept(evutil_socket_t listenfd, short what, void *arg)
 	const long *max_conns = arg;
 
 	(void)what;
-	accept_batch(listenfd, &open_conns, *max_conns, conn_open);
+	accept_batch(listenfd, &open_conns, *max_conns, conn_open, NULL);
 }
 
 /* SIGINT or SIGTERM, delivered by libevent as an event: this runs in the
@@ -232,13 +232,14 @@ int main(int argc, char **argv)
 		err_quit("event_base_new failed");
 	listen_ev = event_new(base, listenfd, EV_READ | EV_PERSIST, on_accept, &opts.max_conns);
 	/* The stop signals become events. While they are added, libevent's
-	 * own handler replaces wrap.c's (which comes back when they are freed):
+	 * own handler replaces lib/signals.c's (which comes back when they are
+	 * freed):
 	 * it notes the signal and writes a byte to a socketpair the loop
 	 * watches, so on_stop_signal runs in the loop like any callback.
-	 * wrap.c's handler alone is not enough: libevent swallows the EINTR of
+	 * lib/signals.c's handler alone is not enough: libevent swallows the EINTR of
 	 * epoll_wait and waits again, and the flag would be noticed only through
 	 * a side effect (its shutdown of the listener waking on_accept). A stop
-	 * before this point was caught by wrap.c's handler: see the loop. */
+	 * before this point was caught by lib/signals.c's handler: see the loop. */
 	sigint_ev = evsignal_new(base, SIGINT, on_stop_signal, NULL);
 	sigterm_ev = evsignal_new(base, SIGTERM, on_stop_signal, NULL);
 	if (listen_ev == NULL || sigint_ev == NULL || sigterm_ev == NULL ||
@@ -260,7 +261,7 @@ int main(int argc, char **argv)
 	}
 
 	trace("stop", listenfd, "reason=signal open=%ld", open_conns);
-	/* wrap.c's handlers come back, with stop_requested set: a second stop
+	/* lib/signals.c's handlers come back, with stop_requested set: a second stop
 	 * signal during the rest of the stop exits at once. */
 	event_free(sigint_ev);
 	event_free(sigterm_ev);

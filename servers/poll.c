@@ -28,7 +28,7 @@ static const struct server_model model = {
 	.features = FEATURE_MAX_CONNS,
 	.default_max_conns = 0,
 	.max_conns_help = "open connections at most; more are shed (default: no cap but\n"
-	                  "                      the descriptor limit)",
+	                  "the descriptor limit)",
 };
 
 struct conn {
@@ -68,7 +68,7 @@ static void update_events(struct conn *c)
 	                                (echo_wants_write(&c->buf) ? POLLOUT : 0));
 }
 
-static void conn_open(int fd)
+static void conn_open(int fd, void *ctx __attribute__((unused)))
 {
 	struct conn *c;
 
@@ -106,7 +106,7 @@ static void conn_close(struct conn *c, const char *reason)
 
 static void on_accept(int listenfd, long max_conns)
 {
-	accept_batch(listenfd, &open_conns, max_conns, conn_open);
+	accept_batch(listenfd, &open_conns, max_conns, conn_open, NULL);
 }
 
 /* Returns false when the connection was closed. */

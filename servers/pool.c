@@ -32,7 +32,7 @@ static const struct server_model model = {
 	.workers_help = "worker threads",
 	.default_max_conns = 1024,
 	.max_conns_help = "accepted connections waiting for a worker at most (default 1024);\n"
-	                  "                      when full, new clients wait in the listen backlog",
+	                  "when full, new clients wait in the listen backlog",
 };
 
 /* How often the acceptor, waiting for room in a full queue, checks for a

@@ -44,14 +44,12 @@
 static const struct server_model model = {
 	.name = "prefork",
 	.summary = "Echo server with worker processes forked at start, each blocking in accept.",
-	.features = FEATURE_WORKERS | FEATURE_MAX_CONNS,
+	.features = FEATURE_WORKERS | FEATURE_MAX_CONNS | FEATURE_REUSEPORT,
 	.default_workers = 0, /* one per usable core */
 	.workers_help = "worker processes, each serving one client at a time",
 	.default_max_conns = 0,
 	.max_conns_help = "accepted for uniformity; the cap is -w: -w clients at once,\n"
-	                  "                      the next ones wait in the listen backlog",
-	.flag_option = "reuseport",
-	.flag_help = "one SO_REUSEPORT listener per worker instead of one shared",
+	                  "the next ones wait in the listen backlog",
 };
 
 /* Per worker slot: its process, its listener, and what it served. The
@@ -205,7 +203,7 @@ int main(int argc, char **argv)
 
 	server_parse_options(argc, argv, &model, &opts);
 	worker_count = opts.workers;
-	reuseport = opts.flag;
+	reuseport = opts.reuseport;
 	parent_pid = getpid();
 	workers = Calloc((size_t)worker_count, sizeof *workers);
 	served = mmap(NULL, (size_t)worker_count * sizeof *served, PROT_READ | PROT_WRITE,

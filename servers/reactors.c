@@ -4,9 +4,9 @@
  * The design of nginx with reuseport (netty's and memcached's worker groups
  * feed their loops from one acceptor instead): -w threads (one per core by
  * default), each running the level-triggered loop of epoll-lt.c on its own
- * epoll instance, its own connections and its own listening socket. The listeners share one port
- * with SO_REUSEPORT, and the kernel hands each new connection to one of
- * them by a hash of the client's address and port. A connection stays on
+ * epoll instance, its own connections and its own listening socket. The
+ * listeners share one port with SO_REUSEPORT, and the kernel hands each new
+ * connection to one of them by a hash of the client's address and port. A connection stays on
  * the reactor that accepted it for its whole life: no locks, no hand-offs,
  * nothing shared but the cap count (-m). At a clean stop the server prints
  * how many connections each reactor accepted.
@@ -44,7 +44,7 @@ static const struct server_model model = {
 	.workers_help = "reactor threads, each an epoll loop with its own listener",
 	.default_max_conns = 0,
 	.max_conns_help = "open connections at most, over all reactors; more are shed\n"
-	                  "                      (default: no cap but the descriptor limit)",
+	                  "(default: no cap but the descriptor limit)",
 };
 
 /* Events handed back by one epoll_wait. */
@@ -53,6 +53,7 @@ static const struct server_model model = {
 struct conn {
 	int fd;
 	uint32_t events;          /* what the kernel watches for it now */
+	struct reactor *owner;    /* the loop that accepted it, for its whole life */
 	struct conn *prev, *next; /* every open connection, to close them at stop */
 	struct echo_buf buf;
 };
@@ -77,10 +78,6 @@ static atomic_long total_open; /* over all reactors, for -m */
  * readable for good (level-triggered), so every reactor sees it. */
 static int stop_fd;
 
-/* The reactor of the calling thread: accept_batch's callback has no
- * argument to carry it. */
-static _Thread_local struct reactor *self;
-
 /* Epoll user data for the two fds that are not connections. */
 static char listener_tag, stop_tag;
 
@@ -93,7 +90,7 @@ static bool update_events(struct conn *c)
 	if (want == c->events)
 		return true;
 	c->events = want;
-	return epoll_ctl(self->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0;
+	return epoll_ctl(c->owner->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0;
 }
 
 /* The cap is over all reactors: a connection takes a place in total_open
@@ -115,7 +112,7 @@ static void give_place_back(void)
 
 /* Returns the new connection, registered with this reactor's epoll, or NULL
  * when it had to be shed. */
-static struct conn *conn_new(int fd)
+static struct conn *conn_new(struct reactor *r, int fd)
 {
 	struct conn *c = malloc(sizeof *c);
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -126,9 +123,10 @@ static struct conn *conn_new(int fd)
 	}
 	c->fd = fd;
 	c->events = EPOLLIN;
+	c->owner = r;
 	echo_buf_init(&c->buf);
 	ev.data.ptr = c;
-	if (epoll_ctl(self->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(c);
 		shed_conn(fd, "epoll_ctl-failed");
 		return NULL;
@@ -136,47 +134,51 @@ static struct conn *conn_new(int fd)
 	return c;
 }
 
-static void conn_open(int fd)
+/* ctx: the reactor whose listener accepted fd (accept_batch passes it). */
+static void conn_open(int fd, void *ctx)
 {
+	struct reactor *r = ctx;
 	struct conn *c;
 
 	if (!take_place()) {
 		shed_conn(fd, "max-conns");
 		return;
 	}
-	c = conn_new(fd);
+	c = conn_new(r, fd);
 	if (c == NULL) {
 		give_place_back();
 		return;
 	}
 	c->prev = NULL;
-	c->next = self->all_conns;
-	if (self->all_conns != NULL)
-		self->all_conns->prev = c;
-	self->all_conns = c;
-	self->open_conns++;
-	self->accepted++;
+	c->next = r->all_conns;
+	if (r->all_conns != NULL)
+		r->all_conns->prev = c;
+	r->all_conns = c;
+	r->open_conns++;
+	r->accepted++;
 }
 
 static void conn_close(struct conn *c, const char *reason)
 {
-	trace("close", c->fd, "reason=%s reactor=%ld", reason, self->index);
+	struct reactor *r = c->owner;
+
+	trace("close", c->fd, "reason=%s reactor=%ld", reason, r->index);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		self->all_conns = c->next;
+		r->all_conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	close(c->fd);
 	free(c);
-	self->open_conns--;
+	r->open_conns--;
 	give_place_back();
 }
 
 /* The cap is checked in conn_open, over all reactors: none here. */
-static void on_accept(void)
+static void on_accept(struct reactor *r)
 {
-	accept_batch(self->listenfd, &self->open_conns, 0, conn_open);
+	accept_batch(r->listenfd, &r->open_conns, 0, conn_open, r);
 }
 
 /* Returns false when the connection was closed. */
@@ -202,7 +204,7 @@ static bool on_writable(struct conn *c)
 }
 
 /* Returns false once the stop fd has fired. */
-static bool dispatch(const struct epoll_event *events, int ready)
+static bool dispatch(struct reactor *r, const struct epoll_event *events, int ready)
 {
 	for (int i = 0; i < ready; i++) {
 		struct conn *c = events[i].data.ptr;
@@ -211,7 +213,7 @@ static bool dispatch(const struct epoll_event *events, int ready)
 		if (events[i].data.ptr == &stop_tag)
 			return false;
 		if (events[i].data.ptr == &listener_tag) {
-			on_accept();
+			on_accept(r);
 			continue;
 		}
 		/* An error or hang-up is found out by the next read or write. */
@@ -236,25 +238,24 @@ static void watch(int epfd, int fd, void *tag)
  * fires stop_fd. */
 static void *reactor_main(void *arg)
 {
+	struct reactor *r = arg;
 	struct epoll_event events[MAX_EVENTS];
 	bool running = true;
 
-	self = arg;
 	while (running) {
-		int ready = epoll_wait(self->epfd, events, MAX_EVENTS, -1);
+		int ready = epoll_wait(r->epfd, events, MAX_EVENTS, -1);
 
 		if (ready < 0 && errno == EINTR)
 			continue;
 		if (ready < 0)
 			err_sys("epoll_wait");
 		trace("wait", -1, "call=epoll_wait ready=%d reactor=%ld watched=%ld", ready,
-		      self->index, self->open_conns + 2);
-		running = dispatch(events, ready);
+		      r->index, r->open_conns + 2);
+		running = dispatch(r, events, ready);
 	}
-	trace("stop", self->listenfd, "reason=signal reactor=%ld open=%ld", self->index,
-	      self->open_conns);
-	while (self->all_conns != NULL)
-		conn_close(self->all_conns, "stop");
+	trace("stop", r->listenfd, "reason=signal reactor=%ld open=%ld", r->index, r->open_conns);
+	while (r->all_conns != NULL)
+		conn_close(r->all_conns, "stop");
 	return NULL;
 }
 

@@ -29,7 +29,7 @@ static const struct server_model model = {
 	.features = FEATURE_MAX_CONNS,
 	.default_max_conns = 0,
 	.max_conns_help = "open connections at most; more are shed (default: no cap but\n"
-	                  "                      FD_SETSIZE: fds >= 1024 are always refused)",
+	                  "FD_SETSIZE: fds >= 1024 are always refused)",
 };
 
 struct conn {
@@ -42,7 +42,7 @@ static struct conn *conns[FD_SETSIZE];
 static int conns_high_fd = -1; /* highest fd ever in conns[] */
 static long open_conns;
 
-static void conn_open(int fd)
+static void conn_open(int fd, void *ctx __attribute__((unused)))
 {
 	struct conn *c;
 
@@ -76,7 +76,7 @@ static void conn_close(struct conn *c, const char *reason)
 
 static void on_accept(int listenfd, long max_conns)
 {
-	accept_batch(listenfd, &open_conns, max_conns, conn_open);
+	accept_batch(listenfd, &open_conns, max_conns, conn_open, NULL);
 }
 
 /* Returns false when the connection was closed. */

@@ -42,14 +42,10 @@ static const struct server_model model = {
 	.name = "uring",
 	.summary = "Single-threaded echo server on io_uring: multishot accept and recv, "
 	           "provided buffers.",
-	.features = FEATURE_MAX_CONNS,
+	.features = FEATURE_MAX_CONNS | FEATURE_SINGLE_SHOT,
 	.default_max_conns = 0,
 	.max_conns_help = "open connections at most; more are shed (default: no cap but\n"
-	                  "                      the descriptor limit)",
-	.flag_option = "single-shot",
-	.flag_help = "one accept and one recv at a time, each recv into a buffer of\n"
-	             "                      the connection's own (the fallback for kernels "
-	             "before 6.0)",
+	                  "the descriptor limit)",
 };
 
 /* Submission queue entries: the sends and recvs queued in one turn of the
@@ -539,7 +535,7 @@ static void listener_poll(void)
 	listener_op = OP_LISTEN_POLL;
 }
 
-/* Accepts what is waiting with accept_conn (wrap.c), which out of
+/* Accepts what is waiting with accept_conn (lib/accept.c), which out of
  * descriptors sheds each connection on its spare descriptor. Returns true
  * if it shed one: still out of descriptors. */
 static bool listener_drain(void)
@@ -856,8 +852,8 @@ int main(int argc, char **argv)
 	server_parse_options(argc, argv, &model, &opts);
 	/* Before the readiness line: without io_uring there is no server. */
 	ring_init();
-	use_multishot_recv = !opts.flag && pool_init();
-	use_multishot_accept = !opts.flag;
+	use_multishot_recv = !opts.single_shot && pool_init();
+	use_multishot_accept = !opts.single_shot;
 	max_conns = opts.max_conns;
 	listenfd = server_listen(&model, &opts);
 	/* For accept_conn, which sheds connections out of descriptors and must

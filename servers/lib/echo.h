@@ -1,0 +1,43 @@
+/*
+ * echo.h - the echo itself: the blocking loop (blocking, fork, thread,
+ * pool, prefork) and the bounded buffer every event loop echoes through
+ * (select, poll, epoll-lt, epoll-et, reactors).
+ */
+#ifndef LIB_ECHO_H
+#define LIB_ECHO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Bytes one connection may hold between reading and echoing. It bounds the
+ * memory a client that sends and never reads can cost a non-blocking server,
+ * and it is the read size of the blocking echo loop. */
+#define ECHO_BUF_BYTES 16384
+
+/* Echoes fd until the client's EOF or an error. Does not close fd. */
+void echo_blocking(int fd);
+
+struct echo_buf {
+	size_t start;  /* first byte read but not yet echoed */
+	size_t end;    /* one past the last byte read */
+	bool peer_eof; /* the client shut down its write side */
+	char data[ECHO_BUF_BYTES];
+};
+
+enum echo_status {
+	ECHO_KEEP,  /* still open */
+	ECHO_AGAIN, /* the read found nothing to read (EAGAIN) */
+	ECHO_CLOSE, /* finished or failed: close the connection */
+};
+
+void echo_buf_init(struct echo_buf *buf);
+/* Backpressure: read only while there is room and the client may send. */
+bool echo_wants_read(const struct echo_buf *buf);
+/* Ask for writability only while output is pending. */
+bool echo_wants_write(const struct echo_buf *buf);
+/* One read into the free room, then as much echo as the socket takes. */
+enum echo_status echo_read_step(int fd, struct echo_buf *buf);
+/* Echo pending bytes until done or EAGAIN; after EOF, done means close. */
+enum echo_status echo_write_step(int fd, struct echo_buf *buf);
+
+#endif
