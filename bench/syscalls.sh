@@ -149,6 +149,16 @@ done
 [[ -x "$LOADGEN" ]] || die "$LOADGEN missing: run make"
 
 # ---- the counter ---------------------------------------------------------------
+# perf is tried first, even when SYSCALLS_COUNTER names it: perf mounts
+# tracefs (/sys/kernel/tracing) the first time it needs it, and the events
+# below are looked up there. On a fresh machine it is not mounted until then,
+# and every call would be counted as "other".
+perf_works=false
+if command -v perf >/dev/null 2>&1 &&
+	perf stat -x, -o /dev/null -e raw_syscalls:sys_enter,syscalls:sys_enter_read true 2>/dev/null; then
+	perf_works=true
+fi
+[[ -n "$SYSCALLS_COUNTER" ]] || SYSCALLS_COUNTER=$($perf_works && echo perf || echo strace)
 perf_events=raw_syscalls:sys_enter
 perf_sleeps="" # --gate: its own event, for its own filter (below)
 for col in $COLUMNS_CALLS; do
@@ -177,13 +187,6 @@ if [[ -n $GATE_CSV ]]; then
 	# are left out, so a busy machine counts what a quiet one does.
 	grep -qx "sched:sched_switch" /sys/kernel/tracing/available_events 2>/dev/null &&
 		perf_sleeps="-e sched:sched_switch --filter prev_state&3"
-fi
-if [[ -z "$SYSCALLS_COUNTER" ]]; then
-	SYSCALLS_COUNTER=strace
-	if command -v perf >/dev/null 2>&1 &&
-		perf stat -x, -o /dev/null -e raw_syscalls:sys_enter,syscalls:sys_enter_read true 2>/dev/null; then
-		SYSCALLS_COUNTER=perf
-	fi
 fi
 case $SYSCALLS_COUNTER in
 perf) method="perf stat on the syscall tracepoints (counted in the kernel; the run is not slowed)" ;;
