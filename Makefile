@@ -48,8 +48,12 @@ TOOLS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 ALL_CFLAGS = $(REQUIRED_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 # The shared library (servers/wrap.h): one object per module of
 # servers/lib/, in one archive, so each program links only what it calls.
-LIB_SRCS := $(wildcard servers/lib/*.c)
+# lib/ring.c is the one module that needs a library (liburing): it is kept
+# out of the archive and linked into the models that link liburing.
+RING_SRC := servers/lib/ring.c
+LIB_SRCS := $(filter-out $(RING_SRC),$(wildcard servers/lib/*.c))
 LIBWRAP := $(BUILD)/libwrap.a
+RING_OBJ := $(BUILD)/lib/ring.o
 
 .PHONY: all test deps lint clean
 all: $(SERVERS) $(CLIENT) $(TOOLS)
@@ -84,6 +88,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIBWRAP)
 # The library-backed servers link their library (bench/models.txt: libevent
 # links only libevent_core, the event loop and bufferevents).
 $(foreach m,$(LIBRARY_MODELS),$(eval %/echo-$(m): LDLIBS += $(call model_column,$(m),5)))
+$(foreach m,$(call table_rows,&& $$2 == "liburing"),$(eval $(BIN)/echo-$(m): $(RING_OBJ)))
 
 # Keep the objects: make would otherwise delete them as intermediates.
 .SECONDARY:

@@ -30,7 +30,7 @@
 # Environment: DEMO_CLIENTS (3), DEMO_RATE (6, messages/s in all),
 # DEMO_SECONDS (2), DEMO_SIZE (64 bytes), DEMO_WORKERS (workers of pool,
 # prefork and reactors: 2, DEMO_CLIENTS + 1 and 2 by default), DEMO_ARGS (more
-# server options, e.g. --reuseport for prefork, --single-shot for uring),
+# server options, e.g. --reuseport for prefork),
 # DEMO_TRACE (also keep the raw trace in this file), BIN (bin).
 # Exit status: 0 the demo ran and the server stopped cleanly, or the model
 # cannot run here (the reason is printed); 1 otherwise; 2 usage.
@@ -202,9 +202,14 @@ reactors)
 	;;
 uring)
 	echo "# Look: no readable or writable lines: each wait is one io_uring_enter that hands"
-	echo "# the kernel the queued sends and returns completions (completions=N). A read line"
-	echo "# is a recv that completed, its bytes already in a provided buffer (no read(2));"
-	echo "# a write line is a send that completed. make syscalls counts the calls."
+	echo "# the kernel the queued recvs and sends and returns completions (completions=N)."
+	echo "# A read line is a recv that completed, its bytes already in the connection's"
+	echo "# buffer (no read(2)); a write line is a send that completed."
+	;;
+uring-multishot)
+	echo "# Look: as uring, but a connection's one recv stays armed: its read lines come"
+	echo "# without a recv asked for each, their bytes in buffers the kernel took from the"
+	echo "# shared pool. make syscalls counts the requests per message of both."
 	;;
 libevent)
 	echo "# Look: libevent calls back after it has read (read ... pending=64); the write comes"

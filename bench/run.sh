@@ -120,8 +120,8 @@ quick)
 	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 default)
-	# Twelve models in at most fifteen minutes on the 2-vCPU development VM
-	# (DRY_RUN=1: 11 minutes at three rounds, 14.5 if every headline point
+	# Thirteen models in about a quarter of an hour on the 2-vCPU development
+	# VM (DRY_RUN=1: 12 minutes at three rounds, 16 if every headline point
 	# runs five): the points where the models part ways, three rounds each,
 	# and up to five at the headline points (the README's figures are read
 	# at closed 64, 256 and 1024) until their intervals are tight.

@@ -5,9 +5,8 @@
 #   bench/syscalls.sh --gate CSV [MODEL...] the regression gate's count (below)
 #
 # MODEL:OPTION runs bin/echo-MODEL with that long option and names the row
-# "MODEL OPTION": uring:--single-shot, prefork:--reuseport. The default list
-# is every model of bench/models.sh, with uring:--single-shot after uring (the
-# fallback against multishot: the lesson of that model). A model that cannot
+# "MODEL OPTION" (prefork:--reuseport). The default list is every model of
+# bench/models.sh. A model that cannot
 # run here (not built, io_uring unavailable) gets a "not run" row with the
 # reason, and does not fail the run.
 #
@@ -131,10 +130,7 @@ die() {
 
 models=("$@")
 if ((${#models[@]} == 0)); then
-	for m in "${ALL_MODELS[@]}"; do
-		models+=("$m")
-		[[ $m != uring ]] || models+=("uring:--single-shot")
-	done
+	models=("${ALL_MODELS[@]}")
 fi
 # Why each model cannot run here ("" when it can), asked once.
 declare -A unavailable=()
@@ -407,9 +403,10 @@ table_row() {
 			row = row sprintf(" | %.2f | %.2f", (total - listed) / msgs, total / msgs)
 			print row
 		}')
-	# uring: what each io_uring_enter carried (perf only: strace cannot see it).
+	# uring, uring-multishot: what each io_uring_enter carried (perf only:
+	# strace cannot see it).
 	URING_ROW=""
-	if [[ $model == uring && $SYSCALLS_COUNTER == perf && -n $uring_events ]]; then
+	if [[ $model == uring* && $SYSCALLS_COUNTER == perf && -n $uring_events ]]; then
 		URING_ROW=$(counts_of "$TMP/count" | awk -v msgs="$messages" '
 			{ n[$1] += $2 }
 			END {
@@ -448,7 +445,7 @@ failed=0
 	echo "divided by the messages loadgen echoed and checked (the messages column)."
 	echo "\`·\` none; read = read/readv/recv*, write = write/writev/send*, select = pselect6, poll = ppoll,"
 	echo "epoll_wait = epoll_wait/epoll_pwait, clone = clone/clone3 (fork() and pthread_create)."
-	echo "uring's reads and writes happen inside io_uring_enter: its read and write columns are empty."
+	echo "uring's and uring-multishot's reads and writes happen inside io_uring_enter: their read and write columns are empty."
 } >"$out"
 cat "$out"
 
@@ -490,7 +487,7 @@ for point in $SYSCALLS_POINTS; do
 			echo "$model${option:+ $option},,$SYSCALLS_COUNTER,$([[ $ROW == failed:* ]] && echo failed || echo not-run),," >>"$GATE_CSV"
 		fi
 		echo "| $model${option:+ $option} | $ROW |" | tee -a "$out"
-		[[ $model != uring || -z ${URING_ROW:-} || $ROW == not\ run* || $ROW == failed* ]] ||
+		[[ $model != uring* || -z ${URING_ROW:-} || $ROW == not\ run* || $ROW == failed* ]] ||
 			uring_rows+=("| $model${option:+ $option} | $URING_ROW |")
 	done
 	if ((${#uring_rows[@]} > 0)); then

@@ -697,7 +697,7 @@ LT[2] = 8
 T[3] = "reactors"
 LT[3] = 10
 T[4] = "libevent"
-LT[4] = 12'
+LT[4] = 13'
 	# The tables list the run's models only, in the same order.
 	run grep -oE '^\| (blocking|epoll-et|reactors|libevent|poll) \|' "$RUN_DIR/README.md"
 	assert_output --regexp '^\| blocking \|

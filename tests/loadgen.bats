@@ -417,7 +417,7 @@ check_server() {
 @test "echo-prefork: a short run with no errors" { check_server prefork 8 -w 8; }
 @test "echo-reactors: a short run with no errors" { check_server reactors 8; }
 @test "echo-uring: a short run with no errors" { check_server uring 8; }
-@test "echo-uring --single-shot: a short run with no errors" { check_server uring 8 --single-shot; }
+@test "echo-uring-multishot: a short run with no errors" { check_server uring-multishot 8; }
 @test "echo-libevent: a short run with no errors" { check_server libevent 8; }
 
 # ---- the server's own cost (--server-pid) --------------------------------------------

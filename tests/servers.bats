@@ -488,27 +488,23 @@ check_workers_option() {
 	for_each_model check_workers_option
 }
 
-# A model's own option: --reuseport (prefork: one listener per worker) and
-# --single-shot (uring: no multishot requests, no provided buffers).
-check_model_flag() {
-	local model=$1 flag owner
-	for flag in --reuseport --single-shot; do
-		owner=$([[ $flag == --reuseport ]] && echo prefork || echo uring)
-		if [[ $model == "$owner" ]]; then
-			start_server "$model" "$flag"
-			probe stream -n 256KiB -t "$WAIT_MS"
-			assert_success
-			stop_server
-			assert_equal "$SERVER_STATUS" 0
-		else
-			run_server "$model" "$flag"
-			assert_usage_error
-		fi
-	done
+# A model's own option: --reuseport (prefork: one listener per worker).
+check_reuseport_option() {
+	local model=$1
+	if [[ $model == prefork ]]; then
+		start_server "$model" --reuseport
+		probe stream -n 256KiB -t "$WAIT_MS"
+		assert_success
+		stop_server
+		assert_equal "$SERVER_STATUS" 0
+	else
+		run_server "$model" --reuseport
+		assert_usage_error
+	fi
 }
 
-@test "--reuseport is accepted by prefork only and --single-shot by uring only: a usage error (exit 2) for every other model" {
-	for_each_model check_model_flag
+@test "--reuseport is accepted by prefork only: a usage error (exit 2) for every other model" {
+	for_each_model check_reuseport_option
 }
 
 check_max_conns_option() {
@@ -911,21 +907,6 @@ accepted_count_is() {
 
 # ---- uring ------------------------------------------------------------------------
 
-@test "uring --single-shot (the fallback without multishot requests or provided buffers) passes the echo checks too" {
-	require_model uring
-	local check failed=()
-	MODELS=(uring)
-	# shellcheck disable=SC2034 # read by start_server
-	SERVER_EXTRA_ARGS=--single-shot
-	for check in check_all_byte_values check_random_4mib check_short_writes \
-		check_half_close_after_data check_half_close_no_data check_twenty_clients \
-		check_hog_does_not_stall_others check_reset_client check_descriptors_closed \
-		check_stop_signals; do
-		for_each_model "$check" || failed+=("$check")
-	done
-	((${#failed[@]} == 0)) || fail "echo-uring --single-shot failed: ${failed[*]}"
-}
-
 # uring_reason ERRNO_NAME: what a reason for that errno may say.
 uring_reason() {
 	case $1 in
@@ -948,27 +929,34 @@ models_in() {
 	for_each_model record_model
 }
 
-@test "without io_uring (a seccomp filter: io_uring_setup fails with ENOSYS, then EPERM) echo-uring exits 1 naming the reason before any readiness line, and the suites skip it with that reason" {
-	[[ " ${MODELS[*]} " == *" uring "* ]] || skip "uring is not in SERVER_MODELS"
-	[[ -x "$SERVERS_DIR/echo-uring" ]] || skip "uring: $(model_unavailable "$SERVERS_DIR" uring)"
-	local error reason dir
-	run "$TOOLS/no-uring" --check
-	[[ $status != 77 ]] || skip "no-uring: $output"
-	assert_success
+# check_without_uring MODEL: under the filter, echo-MODEL exits 1 before
+# its readiness line naming the reason, and bench/models.sh names it too.
+check_without_uring() {
+	local model=$1 error reason
 	for error in ENOSYS EPERM; do
 		reason=$(uring_reason "$error")
-		run --separate-stderr with_deadline "$WAIT_S" "$TOOLS/no-uring" -e "$error" "$SERVERS_DIR/echo-uring" -p 0
-		echo "# $error: exit $status; stderr: $stderr"
+		run --separate-stderr with_deadline "$WAIT_S" "$TOOLS/no-uring" -e "$error" "$SERVERS_DIR/echo-$model" -p 0
+		echo "# $model, $error: exit $status; stderr: $stderr"
 		assert_equal "$status" 1
 		assert_equal "$output" ""
-		assert_regex "$stderr" "^echo-uring: io_uring is unavailable here: .*$reason"
-		# bench/models.sh names the reason, under the same filter.
+		assert_regex "$stderr" "^echo-$model: io_uring is unavailable here: .*$reason"
 		# shellcheck disable=SC2016 # expanded by that bash
-		run "$TOOLS/no-uring" -e "$error" bash -c '. "$1/bench/models.sh" && model_unavailable "$2" uring' \
-			_ "$ROOT" "$SERVERS_DIR"
+		run "$TOOLS/no-uring" -e "$error" bash -c '. "$1/bench/models.sh" && model_unavailable "$2" "$3"' \
+			_ "$ROOT" "$SERVERS_DIR" "$model"
 		assert_success
 		assert_regex "$output" "^io_uring is unavailable here: .*$reason"
 	done
+}
+
+@test "without io_uring (a seccomp filter: io_uring_setup fails with ENOSYS, then EPERM) echo-uring and echo-uring-multishot exit 1 naming the reason before any readiness line, and the suites skip them with that reason" {
+	[[ " ${MODELS[*]} " == *" uring "* ]] || skip "uring is not in SERVER_MODELS"
+	[[ -x "$SERVERS_DIR/echo-uring" ]] || skip "uring: $(model_unavailable "$SERVERS_DIR" uring)"
+	local dir
+	run "$TOOLS/no-uring" --check
+	[[ $status != 77 ]] || skip "no-uring: $output"
+	assert_success
+	check_without_uring uring
+	[[ ! -x "$SERVERS_DIR/echo-uring-multishot" ]] || check_without_uring uring-multishot
 	# And for_each_model skips it, saying why, and runs the others: a
 	# servers directory whose echo-uring runs under the filter.
 	dir="$BATS_TEST_TMPDIR/servers"

@@ -294,7 +294,7 @@ col() {
 	awk -F'|' -v n="$2" '{ gsub(/ /, "", $(n + 1)); print $(n + 1) }' <<<"$1"
 }
 
-# cell FILE LABEL CALL: the figure in the row of LABEL ("uring --single-shot")
+# cell FILE LABEL CALL: the figure in the row of LABEL ("prefork --reuseport")
 # under CALL's column, in the first table of FILE.
 cell() {
 	awk -F'|' -v label="$2" -v call="$3" '
@@ -326,10 +326,9 @@ below() {
 	assert_equal "$(cat "$out")" "$output"
 	run grep -c '(syscalls.md)' "$BATS_TEST_TMPDIR/run/README.md"
 	assert_output 1
-	labels=("${ALL_MODELS[@]}" "uring --single-shot")
 	ran=()
-	for label in "${labels[@]}"; do
-		model=${label%% *}
+	for label in "${ALL_MODELS[@]}"; do
+		model=$label
 		if reason=$(model_unavailable "$SERVERS_DIR" "$model"); then
 			grep -qxF "| $label | not run: $reason |" "$out" || fail "$label: no 'not run: $reason' row"
 			continue
@@ -339,7 +338,7 @@ below() {
 		# messages, then 13 columns: accept ... futex, other, total.
 		[[ $row =~ ^\|\ $label\ \|\ [0-9]+\ \|(\ ([0-9]+\.[0-9]{2}|·)\ \|){13}$ ]] ||
 			fail "not a row of numbers: $row"
-		if [[ $model == uring ]]; then
+		if [[ $model == uring* ]]; then
 			# The lesson of uring: no read or write call per message; the
 			# kernel does both inside io_uring_enter. (A few calls in all
 			# remain: the readiness line is a write.)
@@ -368,14 +367,16 @@ below() {
 		at_least "$(cell "$out" libevent epoll_ctl)" 1 || fail "libevent: under one epoll_ctl per message"
 		below "$(cell "$out" epoll-lt epoll_ctl)" 0.5 || fail "epoll-lt: an epoll_ctl per message"
 	fi
-	# With perf: the requests each io_uring_enter carried. Multishot submits
-	# a send per message; --single-shot a recv too.
-	if [[ " ${ran[*]} " == *" uring "* && $output == *"Counted with perf"* ]]; then
-		multi=$(grep -A 4 '^| model | messages | io_uring_enter | submitted' "$out" | grep -F '| uring |')
-		single=$(grep -A 4 '^| model | messages | io_uring_enter | submitted' "$out" | grep -F '| uring --single-shot |')
+	# With perf: the requests each io_uring_enter carried. uring submits a
+	# recv and a send per message; uring-multishot's recv stays armed, so a
+	# send only.
+	if [[ " ${ran[*]} " == *" uring "* && " ${ran[*]} " == *" uring-multishot "* &&
+		$output == *"Counted with perf"* ]]; then
+		single=$(grep -A 4 '^| model | messages | io_uring_enter | submitted' "$out" | grep -F '| uring |')
+		multi=$(grep -A 4 '^| model | messages | io_uring_enter | submitted' "$out" | grep -F '| uring-multishot |')
 		multi=$(col "$multi" 4) single=$(col "$single" 4)
 		at_least "$single" "$(awk -v m="$multi" 'BEGIN { print m + 0.5 }')" ||
-			fail "submitted per message: multishot $multi, --single-shot $single"
+			fail "submitted per message: uring-multishot $multi, uring $single"
 	fi
 }
 
@@ -396,12 +397,12 @@ below() {
 		skip "echo-uring or $TOOLS/no-uring not built"
 	run --separate-stderr with_deadline 60 env SYSCALLS_POINTS=1 SYSCALLS_RATE=200 SYSCALLS_SECONDS=0.3 \
 		BENCH_LOCK="$BATS_TEST_TMPDIR/lock" SYSCALLS_OUT= BIN="$SERVERS_DIR" \
-		"$TOOLS/no-uring" -e EPERM "$SYSCALLS" uring uring:--single-shot epoll-lt
+		"$TOOLS/no-uring" -e EPERM "$SYSCALLS" uring uring-multishot epoll-lt
 	echo "$output"
 	echo "$stderr" >&2
 	((status != 77)) || skip "no-uring does not know this architecture"
 	assert_success
 	assert_output --regexp $'(^|\n)\\| uring \\| not run: io_uring is unavailable here: [^|]*Operation not permitted[^|]* \\|'
-	assert_output --regexp $'(^|\n)\\| uring --single-shot \\| not run: io_uring is unavailable here: '
+	assert_output --regexp $'(^|\n)\\| uring-multishot \\| not run: io_uring is unavailable here: [^|]*Operation not permitted[^|]* \\|'
 	assert_output --regexp "\| epoll-lt \| [0-9]+ \|"
 }

@@ -247,9 +247,7 @@ wait_until() {
 # the line does not come, saying why. With SERVER_FD_LIMIT set, the server runs under that descriptor
 # limit (soft and hard, so it cannot raise it). With SERVER_PREFIX set (words,
 # e.g. "setpriv --reuid=nobody ..."), that command execs the server, so
-# SERVER_PID is still the server's pid. SERVER_EXTRA_ARGS (words) go after
-# the options given, so a test can run every check with a model's variant
-# (uring --single-shot).
+# SERVER_PID is still the server's pid.
 start_server() {
 	local model=$1
 	shift
@@ -259,10 +257,10 @@ start_server() {
 	# wait for the server to close its output), awaiting the readiness line.
 	# The descriptor limit is set by a shell that then execs the server.
 	# shellcheck disable=SC2016 # the inner shell's $1 and $@
-	# shellcheck disable=SC2086 # SERVER_PREFIX and SERVER_EXTRA_ARGS are lists of words
+	# shellcheck disable=SC2086 # SERVER_PREFIX is a list of words
 	if ! start_ready "$WAIT_MS" "$SERVER_OUT" "$SERVER_ERR" \
 		bash -c '[[ -z $1 ]] || ulimit -n "$1"; shift; exec "$@"' limit "${SERVER_FD_LIMIT:-}" \
-		${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@" ${SERVER_EXTRA_ARGS:-}; then
+		${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@"; then
 		SERVER_PID=$READY_PID
 		track_pid "$SERVER_PID"
 		echo "echo-$model: $READY_REASON; stderr:" >&2

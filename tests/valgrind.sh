@@ -28,7 +28,7 @@ LOGS=${VALGRIND_LOGS:-build/valgrind}
 # shellcheck disable=SC1091 # bench/models.sh: shellcheck checks it on its own
 . bench/models.sh
 # The models that may be left out of a build or unable to run here.
-MAYBE_UNAVAILABLE_MODELS=(uring libevent)
+MAYBE_UNAVAILABLE_MODELS=(uring uring-multishot libevent)
 # Under valgrind everything is 20-50 times slower: generous deadlines.
 READY_S=30
 STOP_S=60
