@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2154 # bats run sets status, output, stderr
-# The bench pipeline (design.md, "Bench contract"), fast and without load:
+# The bench pipeline (bench/README.md, "How a point is measured" and "Every
+# figure with its uncertainty"), fast and without load:
 #
 # - bench/report.sh on a hand-made raw.csv: medians over repeats, gaps for
 #   points that did not run (never zeros), the summary and its reasons, the

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2154 # bats run sets status, output, stderr
 # Robustness: the echo servers against hostile and unlucky clients, scarce
-# resources, signals and odd environments (design.md, "Server contract").
+# resources, signals and odd environments (README.md, "What every server
+# guarantees (and the tests check)").
 #
 # Like tests/servers.bats, each @test runs one check_* over every model with
 # for_each_model; where a model cannot have a behaviour, the check asserts

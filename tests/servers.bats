@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2154 # bats run sets status, output, stderr
-# The echo servers against their contract (design.md, "Server contract").
+# The echo servers against their contract (README.md, "What every server
+# guarantees (and the tests check)").
 #
 # One suite for every model: each @test runs one check_* function over every
 # model with for_each_model, which runs them all and names the models that

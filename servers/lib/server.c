@@ -64,10 +64,6 @@ static void print_usage(FILE *out, const struct server_model *model)
 	if (model->features & FEATURE_REUSEPORT)
 		print_option(out, "    --reuseport",
 		             "one SO_REUSEPORT listener per worker instead of one shared");
-	if (model->features & FEATURE_SINGLE_SHOT)
-		print_option(out, "    --single-shot",
-		             "one accept and one recv at a time, each recv into a buffer of\n"
-		             "the connection's own (the fallback for kernels before 6.0)");
 	print_option(out, "-v, --verbose", "trace every event to stderr");
 	print_option(out, "-h, --help", "show this help and exit");
 	print_option(out, "-V, --version", "show the version and exit");
@@ -149,8 +145,6 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 	/* A model's own options exist for that model only: unknown to the rest. */
 	if (model->features & FEATURE_REUSEPORT)
 		longopts[count++] = (struct option){ "reuseport", no_argument, NULL, 'R' };
-	if (model->features & FEATURE_SINGLE_SHOT)
-		longopts[count++] = (struct option){ "single-shot", no_argument, NULL, 'S' };
 	opterr = 0; /* we print our own messages, then the usage */
 	while ((c = getopt_long(argc, argv, ":p:b:w:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -177,9 +171,6 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 			break;
 		case 'R':
 			opts->reuseport = true;
-			break;
-		case 'S':
-			opts->single_shot = true;
 			break;
 		case 'h':
 			print_usage(stdout, model);

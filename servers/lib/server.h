@@ -17,10 +17,9 @@
 
 /* The options a model may take besides the ones every server takes. */
 enum server_feature {
-	FEATURE_WORKERS = 1 << 0,     /* -w/--workers */
-	FEATURE_MAX_CONNS = 1 << 1,   /* -m/--max-conns */
-	FEATURE_REUSEPORT = 1 << 2,   /* --reuseport: one listener per worker */
-	FEATURE_SINGLE_SHOT = 1 << 3, /* --single-shot: no multishot requests */
+	FEATURE_WORKERS = 1 << 0,   /* -w/--workers */
+	FEATURE_MAX_CONNS = 1 << 1, /* -m/--max-conns */
+	FEATURE_REUSEPORT = 1 << 2, /* --reuseport: one listener per worker */
 };
 
 /* A model describes itself once; --help, the option checks and the
@@ -43,7 +42,6 @@ struct server_options {
 	long max_conns;
 	bool verbose;
 	bool reuseport;
-	bool single_shot;
 };
 
 /* Parses argv with getopt_long. -h and -V print and exit 0; a usage error
