@@ -23,7 +23,10 @@
 # round) at the point is skipped, and listed with the reason.
 #
 # models: the run's models in teaching order (bench/models.sh); pairs whose
-# models the run does not have are left out silently.
+# models the run does not have are left out silently. points (optional)
+# replaces the headline points, e.g. the message sizes of a run:
+#   awk -v models="epoll-lt uring" -v points="size:4096 size:65536" \
+#       -f bench/stats.awk -f bench/verdicts.awk raw.csv
 # Plain POSIX awk: it runs under mawk, Debian's default.
 
 BEGIN {
@@ -31,7 +34,9 @@ BEGIN {
 	nmodels = split(models, model, " ")
 	for (i = 1; i <= nmodels; i++)
 		in_run[model[i]] = 1
-	nhead = split("closed:64 closed:256 closed:1024 idle:10000 churn:128", head, " ")
+	if (points == "")
+		points = "closed:64 closed:256 closed:1024 idle:10000 churn:128"
+	nhead = split(points, head, " ")
 	for (h = 1; h <= nhead; h++)
 		is_head[head[h]] = 1
 	# Reference first, subject second: "subject ... than reference".
@@ -210,6 +215,8 @@ function point_title(p,    part) {
 		return count_label(part[2]) " idle connections (the active clients' throughput)"
 	if (part[1] == "churn")
 		return "Churn, " part[2] " concurrent clients"
+	if (part[1] == "size")
+		return "Message size " bytes_label(part[2])
 	return part[1] " " part[2]
 }
 

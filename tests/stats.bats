@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2154 # bats run sets status, output, stderr
-# Every figure carries its uncertainty (design.md, "Bench contract"): the
-# statistics of bench/stats.awk on samples with known answers, and what the
-# report makes of them on a hand-made raw.csv:
+# Every figure carries its uncertainty (bench/README.md, "Every figure with
+# its uncertainty"): the statistics of bench/stats.awk on samples with known
+# answers, and what the report makes of them on a hand-made raw.csv:
 #
 # - the median's 95% interval (t x 1.2533 s / sqrt(n)) and the t table;
 # - the paired ratio of two models, round by round, and its verdict;
@@ -404,6 +404,25 @@ section() {
 	run verdicts
 	refute_output --partial "Closed loop, 1024 connections"
 	refute_output --partial "idle connections"
+}
+
+@test "verdicts: points= replaces the headline points, message sizes too" {
+	write_ci_run
+	# The closed loop at 256 connections relabelled as a message size of
+	# 4 KiB: the same rounds, so the same verdicts, under that heading.
+	awk -F, -v OFS=, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; print; next }
+		$col["workload"] == "closed" && $col["x"] == 256 { $col["workload"] = "size"; $col["x"] = 4096 }
+		{ print }' "$RUN_DIR/raw.csv" >"$BATS_TEST_TMPDIR/sizes.csv"
+	run awk -v models="epoll-lt uring" -v points="size:4096 churn:128" -f "$ROOT/bench/stats.awk" \
+		-f "$ROOT/bench/labels.awk" -f "$ROOT/bench/verdicts.awk" "$BATS_TEST_TMPDIR/sizes.csv"
+	assert_success
+	run grep '^### ' <<<"$output"
+	assert_output "### Message size 4 KiB
+### Churn, 128 concurrent clients"
+	run section "### Message size 4 KiB" <(awk -v models="epoll-lt uring" \
+		-v points="size:4096" -f "$ROOT/bench/stats.awk" -f "$ROOT/bench/labels.awk" \
+		-f "$ROOT/bench/verdicts.awk" "$BATS_TEST_TMPDIR/sizes.csv")
+	assert_line "- uring handles 20% (CI 18–22%) more messages per second than epoll-lt."
 }
 
 @test "README: the verdicts come after the tables, before the unresolved points" {
