@@ -207,7 +207,8 @@ clean:
 #   make asan      AddressSanitizer + UBSan build (build-asan/, bin-asan/), then
 #                  tests/servers.bats and tests/robustness.bats against it
 #   make tsan      ThreadSanitizer build of the threaded servers (thread, pool,
-#                  reactors) and the load generator (build-tsan/, bin-tsan/),
+#                  reactors, leader-follower) and the load generator
+#                  (build-tsan/, bin-tsan/),
 #                  then both suites for them, and the robustness suite's
 #                  loadgen check (the other models run one thread per process)
 #   make valgrind  every server under valgrind memcheck for a short session
@@ -230,13 +231,18 @@ ASAN_RUN := SANITIZER=asan SERVERS_DIR=bin-asan LOADGEN=$(CURDIR)/bin-asan/loadg
 	SANITIZER_LOG_DIR=$(ASAN_LOGS) \
 	ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:quarantine_size_mb=16:log_path=$(ASAN_LOGS)/asan \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(ASAN_LOGS)/ubsan
-TSAN_MODELS := thread pool reactors
+TSAN_MODELS := thread pool reactors leader-follower
 TSAN_RUN := SANITIZER=tsan SERVERS_DIR=bin-tsan LOADGEN=$(CURDIR)/bin-tsan/loadgen \
 	SANITIZER_LOG_DIR=$(TSAN_LOGS) SERVER_MODELS="$(TSAN_MODELS)" \
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(TSAN_LOGS)/tsan
-# Fails, printing them, when a sanitizer left any report in $(1).
-no_reports = @if [ -n "$$(ls -A $(1))" ]; then cat $(1)/*; \
-	echo "sanitizer reports in $(1) (above)" >&2; exit 1; fi
+# Fails, printing them, when a sanitizer left any report in $(1). ASan's
+# notice that it "doesn't fully support makecontext/swapcontext" (printed
+# once by every process that switches coroutines: echo-coroutine) is not a
+# report: a file with nothing else in it does not count.
+SANITIZER_NOTICE := WARNING: ASan doesn't fully support makecontext/swapcontext
+no_reports = @found=; for f in $(1)/*; do [ -e "$$f" ] || continue; \
+	if grep -vF "$(SANITIZER_NOTICE)" "$$f" | grep -q .; then cat "$$f"; found=1; fi; done; \
+	if [ -n "$$found" ]; then echo "sanitizer reports in $(1) (above)" >&2; exit 1; fi
 
 asan:
 	@tests/ensure-packages $(TEST_PACKAGES)

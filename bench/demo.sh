@@ -95,7 +95,7 @@ pool) workers=${DEMO_WORKERS:-2} ;;
 # One worker more than clients: every client is served at once, and the
 # serve lines show which worker the kernel woke for each.
 prefork) workers=${DEMO_WORKERS:-$((DEMO_CLIENTS + 1))} ;;
-reactors) workers=${DEMO_WORKERS:-2} ;;
+reactors | leader-follower) workers=${DEMO_WORKERS:-2} ;;
 esac
 if [[ -n $workers ]]; then
 	server_args+=(-w "$workers")
@@ -215,6 +215,16 @@ libevent)
 	echo "# Look: libevent calls back after it has read (read ... pending=64); the write comes"
 	echo "# only after the next wait (event_base_loop): the echo leaves one turn later"
 	echo "# than in epoll-lt, which writes at once."
+	;;
+coroutine)
+	echo "# Look: one thread id throughout, as epoll-lt, but each client's lines read like"
+	echo "# thread's: read, write, then 'again op=read' where its coroutine parks, and"
+	echo "# 'readable op=resume' after a wait when the scheduler resumes it."
+	;;
+leader-follower)
+	echo "# Look: the wait lines come from every thread in turn (the tid column): whoever"
+	echo "# led through a wait then reads and writes the client it saw itself, so one"
+	echo "# client's lines carry different thread ids over time."
 	;;
 esac
 

@@ -6,13 +6,13 @@
 # Dashed lines with open markers: the models that block in read/write, one
 # client per process or thread (blocking, fork, thread, pool, prefork).
 # Solid lines with filled markers: the event loops (select, poll, epoll-lt,
-# epoll-et, uring, uring-multishot, libevent); reactors, an event loop on every
-# core, is solid and drawn thicker. The first eight colours are the Okabe-Ito
+# epoll-et, uring, uring-multishot, libevent, coroutine); reactors and
+# leader-follower, event loops on every core, are solid and drawn thicker. The first eight colours are the Okabe-Ito
 # set, told apart by colour-blind readers too; the later models take dark
 # shades from Paul Tol's palettes, each with its own point shape, so every
 # model stays apart in grey print as well.
 
-models = "blocking fork thread pool select poll epoll-lt epoll-et prefork reactors uring uring-multishot libevent"
+models = "blocking fork thread pool select poll epoll-lt epoll-et prefork reactors uring uring-multishot libevent coroutine leader-follower"
 
 set linetype 1  lc rgb "#7a7a7a" lw 2   dt (2,3)          pt 4  ps 1.1 # blocking: grey, dotted, squares
 set linetype 2  lc rgb "#e69f00" lw 2   dt (10,5)         pt 8  ps 1.2 # fork: orange, dashed, triangles
@@ -27,6 +27,8 @@ set linetype 10 lc rgb "#882255" lw 3.5 dt solid          pt 11 ps 1.3 # reactor
 set linetype 11 lc rgb "#999933" lw 2   dt solid          pt 15 ps 1.3 # uring: olive, filled pentagons
 set linetype 12 lc rgb "#cc6677" lw 2   dt solid          pt 2  ps 1.4 # uring-multishot: rose, crosses
 set linetype 13 lc rgb "#332288" lw 2   dt solid          pt 3  ps 1.5 # libevent: indigo, asterisks
+set linetype 14 lc rgb "#44aa99" lw 2   dt solid          pt 1  ps 1.6 # coroutine: teal, plus signs
+set linetype 15 lc rgb "#aa4499" lw 3.5 dt solid          pt 14 ps 1.3 # leader-follower: purple, thick, pentagons
 
 # Client-bound points get a grey ring: the load generator used its whole
 # core there, so the number is a floor for the server, not its limit.
@@ -36,7 +38,8 @@ cb_color = "#9a9a9a"
 # drawn hollow: line type i's marker shape, empty (HOLLOW[i]), over a white
 # filled copy (SOLID[i]) that hides the line and the error bar inside it.
 # The filled markers become their open twins; the markers that are open
-# already (and uring-multishot's cross, libevent's asterisk) keep their shape,
-# and lose the line and bar that otherwise cross them.
-array SOLID[13] = [5, 9, 7, 13, 5, 7, 9, 13, 11, 11, 15, 7, 7]
-array HOLLOW[13] = [4, 8, 6, 12, 4, 6, 8, 12, 10, 10, 14, 2, 3]
+# already (and the cross, asterisk and plus of uring-multishot, libevent and
+# coroutine) keep their shape, and lose the line and bar that otherwise
+# cross them.
+array SOLID[15] = [5, 9, 7, 13, 5, 7, 9, 13, 11, 11, 15, 7, 7, 7, 15]
+array HOLLOW[15] = [4, 8, 6, 12, 4, 6, 8, 12, 10, 10, 14, 2, 3, 1, 14]

@@ -12,6 +12,7 @@
  *   lib/trace.h     the one trace format of -v
  *   lib/registry.h  the live connections of the threaded models
  *   lib/echo.h      the blocking echo loop and the bounded echo buffer
+ *   lib/coro.h      coroutines, for the coroutine model
  *
  * They are built into one static archive (build/libwrap.a): a program links
  * only the modules it calls. Only what two or more programs use lives there.
@@ -22,6 +23,7 @@
 #define WRAP_H
 
 #include "lib/accept.h"
+#include "lib/coro.h"
 #include "lib/echo.h"
 #include "lib/error.h"
 #include "lib/registry.h"

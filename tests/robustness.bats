@@ -894,3 +894,28 @@ check_loadgen_runs_clean() {
 	restrict_models thread pool prefork reactors uring libevent
 	for_each_model check_loadgen_runs_clean
 }
+
+# ---- the suites' sanitizer check -------------------------------------------------
+
+@test "sanitizer_reports: ASan's swapcontext notice alone is not a report; an error is" {
+	local logs="$BATS_TEST_TMPDIR/logs" later
+	mkdir -p "$logs"
+	# shellcheck disable=SC2034 # read by sanitizer_reports
+	SANITIZER_LOG_DIR=$logs
+	sanitizer_mark
+	# Written after the mark, as a server's log would be.
+	later=$(($(date +%s) + 2))
+	echo "==41==WARNING: ASan doesn't fully support makecontext/swapcontext functions and may produce false positives in some cases!" >"$logs/asan.41"
+	touch -d "@$later" "$logs/asan.41"
+	run sanitizer_reports
+	assert_success
+	assert_output ""
+	printf '%s\n' "==42==WARNING: ASan doesn't fully support makecontext/swapcontext functions and may produce false positives in some cases!" \
+		"==42==ERROR: AddressSanitizer: heap-use-after-free on address 0x1" >"$logs/asan.42"
+	touch -d "@$later" "$logs/asan.42"
+	run sanitizer_reports
+	assert_failure
+	assert_output --partial "heap-use-after-free"
+	# The teardown's own check must not find these.
+	rm -f "$logs"/asan.*
+}

@@ -457,6 +457,11 @@ check_help_and_version() {
 	for_each_model check_help_and_version
 }
 
+# threads_count_is PID N: the process has N threads.
+threads_count_is() {
+	[[ $(awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null) == "$2" ]]
+}
+
 check_workers_option() {
 	local model=$1
 	case $model in
@@ -473,6 +478,11 @@ check_workers_option() {
 		start_server reactors -w 3
 		assert_listeners "$SERVER_PID" "127.0.0.1:$SERVER_PORT" 3
 		;;
+	leader-follower)
+		# Three threads taking turns as the leader, and the main thread.
+		start_server leader-follower -w 3
+		wait_until "$WAIT_MS" threads_count_is "$SERVER_PID" 4
+		;;
 	*)
 		run_server "$model" -w 3
 		assert_usage_error
@@ -485,7 +495,7 @@ check_workers_option() {
 	assert_equal "$SERVER_STATUS" 0
 }
 
-@test "-w is accepted by pool, prefork (worker processes) and reactors (reactor threads, one listener each) and a usage error (exit 2) for every other model" {
+@test "-w is accepted by pool, prefork (worker processes), reactors (reactor threads, one listener each) and leader-follower (threads taking turns) and a usage error (exit 2) for every other model" {
 	for_each_model check_workers_option
 }
 
@@ -599,13 +609,45 @@ check_fd_setsize() {
 	finish_probe crowd "$WAIT_S"
 }
 
-@test "select refuses connections whose descriptor would reach FD_SETSIZE and serves the others; poll, epoll, reactors, uring and libevent serve all 1100" {
+@test "select refuses connections whose descriptor would reach FD_SETSIZE and serves the others; poll, epoll, reactors, the io_uring models, libevent, coroutine and leader-follower serve all 1100" {
 	(($(ulimit -Hn) >= 2300)) || skip "the descriptor limit is too low for 1100 clients"
 	# The models that hold every client in one process's descriptor table;
 	# blocking, fork, thread, pool and prefork are the descriptor test's
 	# (tests/robustness.bats).
-	restrict_models select poll epoll-lt epoll-et reactors uring libevent
+	restrict_models select poll epoll-lt epoll-et reactors uring uring-multishot libevent \
+		coroutine leader-follower
 	for_each_model check_fd_setsize
+}
+
+@test "coroutine: a connection whose stack cannot be mapped is shed (reason=no-stack), and the server keeps serving" {
+	require_model coroutine
+	[[ -z ${SANITIZER:-} ]] || skip "an address-space cap would starve the sanitizer's own mappings"
+	local vm_kib
+	start_server coroutine -v
+	spawn_probe first crowd -c 4 --hold --settle-ms 500 -t "$HOLD_MS"
+	wait_for_probe_line first '^crowd ' "$WAIT_MS"
+	crowd_counts first
+	assert_equal "$CROWD_SERVED" 4
+	# The address space capped (the soft limit: the hard one could not be
+	# raised again) at what the server has mapped now, plus 32 KiB: less
+	# than one coroutine stack (64 KiB and its guard page).
+	vm_kib=$(awk '/^VmSize:/ { print $2 }' "/proc/$SERVER_PID/status")
+	prlimit --pid "$SERVER_PID" --as=$(((vm_kib + 32) * 1024)):unlimited
+	spawn_probe second crowd -c 3 --hold --settle-ms 500 -t "$HOLD_MS"
+	wait_for_probe_line second '^crowd ' "$WAIT_MS"
+	crowd_counts second
+	assert_equal "$CROWD_SHED" 3
+	(($(grep -c ' shed .*reason=no-stack' "$SERVER_ERR") == 3)) ||
+		fail "not three 'shed ... reason=no-stack' lines in the trace"
+	# With the cap lifted, new clients are served again, beside the four.
+	prlimit --pid "$SERVER_PID" --as=unlimited
+	wait_until "$WAIT_MS" served_again_eventually
+	release_probe first
+	finish_probe first "$WAIT_S"
+	release_probe second
+	finish_probe second "$WAIT_S"
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
 }
 
 # ---- model-specific --------------------------------------------------------------

@@ -40,8 +40,8 @@ void conn_accepted(int fd, const struct sockaddr *peer);
 int accept_until_stop(int listenfd);
 
 /* For the event loops: accepts up to ACCEPT_BATCH connections from the
- * non-blocking listener, sheds each one past max_conns (0: no cap) counting
- * *open_conns, makes the others non-blocking and hands each to
+ * non-blocking listener, sheds each one past max_conns (0: no cap, and
+ * open_conns may be NULL) counting *open_conns, makes the others non-blocking and hands each to
  * conn_open(fd, ctx): ctx is the caller's, passed through (reactors passes
  * the reactor that accepted). */
 void accept_batch(int listenfd, const long *open_conns, long max_conns,

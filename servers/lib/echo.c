@@ -4,7 +4,6 @@
 #include "echo.h"
 
 #include "trace.h"
-#include "wrappers.h"
 
 #include <errno.h>
 #include <string.h>
@@ -12,12 +11,29 @@
 
 /* ---- the blocking echo loop ------------------------------------------------ */
 
-void echo_blocking(int fd)
+/* Writes all n bytes with write_fn, retrying short writes and EINTR. */
+static ssize_t write_all(int fd, const char *buf, size_t n, echo_write_fn *write_fn)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = write_fn(fd, buf + done, n - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)n;
+}
+
+void echo_with(int fd, echo_read_fn *read_fn, echo_write_fn *write_fn)
 {
 	char buf[ECHO_BUF_BYTES];
 
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof buf);
+		ssize_t n = read_fn(fd, buf, sizeof buf);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -30,12 +46,17 @@ void echo_blocking(int fd)
 			return;
 		}
 		trace("read", fd, "bytes=%zd", n);
-		if (writen(fd, buf, (size_t)n) < 0) {
+		if (write_all(fd, buf, (size_t)n, write_fn) < 0) {
 			trace("error", fd, "op=write errno=%s", strerror(errno));
 			return;
 		}
 		trace("write", fd, "bytes=%zd", n);
 	}
+}
+
+void echo_blocking(int fd)
+{
+	echo_with(fd, read, write);
 }
 
 /* ---- the bounded echo buffer ------------------------------------------------ */

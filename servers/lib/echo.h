@@ -1,21 +1,30 @@
 /*
  * echo.h - the echo itself: the blocking loop (blocking, fork, thread,
- * pool, prefork) and the bounded buffer every event loop echoes through
- * (select, poll, epoll-lt, epoll-et, reactors).
+ * pool, prefork; coroutine with calls of its own) and the bounded buffer
+ * every event loop echoes through (select, poll, epoll-lt, epoll-et,
+ * reactors).
  */
 #ifndef LIB_ECHO_H
 #define LIB_ECHO_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Bytes one connection may hold between reading and echoing. It bounds the
  * memory a client that sends and never reads can cost a non-blocking server,
  * and it is the read size of the blocking echo loop. */
 #define ECHO_BUF_BYTES 16384
 
-/* Echoes fd until the client's EOF or an error. Does not close fd. */
+/* Echoes fd with blocking read and write until the client's EOF or an
+ * error. Does not close fd. */
 void echo_blocking(int fd);
+
+/* The same loop with other calls in place of read(2) and write(2), with
+ * their meaning (coroutine.c's park the coroutine instead of blocking). */
+typedef ssize_t echo_read_fn(int fd, void *buf, size_t n);
+typedef ssize_t echo_write_fn(int fd, const void *buf, size_t n);
+void echo_with(int fd, echo_read_fn *read_fn, echo_write_fn *write_fn);
 
 struct echo_buf {
 	size_t start;  /* first byte read but not yet echoed */
