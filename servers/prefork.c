@@ -31,14 +31,9 @@
  */
 #include "wrap.h"
 
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static const struct server_model model = {
@@ -52,36 +47,26 @@ static const struct server_model model = {
 	                  "the next ones wait in the listen backlog",
 };
 
-/* Per worker slot: its process, its listener, and what it served. The
- * counts live in a shared anonymous mapping, so the parent can read what
- * each worker process wrote into its own slot. */
-struct worker {
-	pid_t pid;
-	int listenfd;
-};
-
-static struct worker *workers;
+/* Per worker slot: its listener (with --reuseport its own, otherwise the
+ * one they share) and what it served. The counts live in a shared anonymous
+ * mapping, so the parent can read what each worker process wrote into its
+ * own slot. Starting, replacing and stopping the workers: lib/procs.c. */
+static int *listenfds;
 static long worker_count;
 static long *served; /* served[slot], in memory shared with the workers */
 static bool reuseport;
-static pid_t parent_pid;
-static sigset_t parent_mask; /* the mask before main blocked stop signals */
 
-/* The child's side: echo one client at a time until told to stop. */
-static void __attribute__((noreturn)) worker_main(long slot)
+/* A worker process: echo one client at a time until told to stop. */
+static void worker_main(long slot)
 {
-	int listenfd = workers[slot].listenfd, connfd;
+	int listenfd = listenfds[slot], connfd;
 
-	sigprocmask(SIG_SETMASK, &parent_mask, NULL);
 	/* A stop must not shut down the listener the other workers share: this
 	 * worker leaves accept by EINTR, or when the parent shuts it down. */
 	signals_watch_listener(-1);
-	/* SIGTERM when the parent dies, even by SIGKILL: no orphan workers. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent_pid)
-		_exit(1);
 	for (long i = 0; i < worker_count; i++)
-		if (workers[i].listenfd != listenfd)
-			close(workers[i].listenfd); /* --reuseport: the others' queues */
+		if (listenfds[i] != listenfd)
+			close(listenfds[i]); /* --reuseport: the others' queues */
 	while ((connfd = accept_until_stop(listenfd)) >= 0) {
 		served[slot]++;
 		trace("serve", connfd, "worker=%ld served=%ld", slot, served[slot]);
@@ -91,153 +76,55 @@ static void __attribute__((noreturn)) worker_main(long slot)
 		trace("close", connfd, "reason=done");
 		close(connfd);
 	}
-	_exit(0); /* not exit(): the parent's atexit handlers are not ours */
-}
-
-/* Forks the worker for slot; returns false if fork failed. */
-static bool worker_start(long slot)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return false;
-	if (pid == 0)
-		worker_main(slot);
-	workers[slot].pid = pid;
-	trace("fork", -1, "worker=%ld pid=%d", slot, (int)pid);
-	return true;
-}
-
-static long slot_of(pid_t pid)
-{
-	for (long i = 0; i < worker_count; i++)
-		if (workers[i].pid == pid)
-			return i;
-	return -1;
-}
-
-/* A worker that died while the server runs is replaced, as Apache does:
- * the slot (and its listener, with --reuseport) must not stay unserved. */
-static void replace_worker(pid_t pid, int status)
-{
-	long slot = slot_of(pid);
-
-	if (slot < 0)
-		return;
-	workers[slot].pid = -1;
-	if (WIFSIGNALED(status))
-		err_msg("worker %ld (pid %d) killed by signal %d; starting another", slot, (int)pid,
-		        WTERMSIG(status));
-	else
-		err_msg("worker %ld (pid %d) exited with %d; starting another", slot, (int)pid,
-		        WEXITSTATUS(status));
-	if (!worker_start(slot))
-		err_ret("cannot replace worker %ld", slot);
-}
-
-static void reap_workers(void)
-{
-	pid_t pid;
-	int status;
-
-	while (!stop_requested && (pid = waitpid(-1, &status, WNOHANG)) > 0)
-		replace_worker(pid, status);
-}
-
-/* SIGCHLD only has to end sigsuspend: reaping happens in the main loop. */
-static void on_child(int signo)
-{
-	(void)signo;
-}
-
-static void watch_children(void)
-{
-	struct sigaction sa = { .sa_handler = on_child };
-
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGCHLD, &sa, NULL) < 0)
-		err_sys("sigaction SIGCHLD");
 }
 
 static void open_listeners(const struct server_options *opts)
 {
-	int *fds = Calloc((size_t)worker_count, sizeof *fds);
-
+	listenfds = Calloc((size_t)worker_count, sizeof *listenfds);
 	if (reuseport) {
-		server_listen_group(&model, opts, fds, (int)worker_count);
+		server_listen_group(&model, opts, listenfds, (int)worker_count);
 	} else {
-		fds[0] = server_listen(&model, opts);
+		listenfds[0] = server_listen(&model, opts);
 		for (long i = 1; i < worker_count; i++)
-			fds[i] = fds[0];
+			listenfds[i] = listenfds[0];
 	}
-	for (long i = 0; i < worker_count; i++)
-		workers[i].listenfd = fds[i];
-	free(fds);
 	/* The parent's stop signal must not shut the listeners down before the
-	 * workers are told to stop: stop_workers does it, in that order. */
+	 * workers are told to stop: shut_listeners does it, after. */
 	signals_watch_listener(-1);
 }
 
-/* Stop: SIGTERM to every worker (a busy one shuts its client down and
- * leaves), then shut the listeners down, which wakes a worker whose signal
- * came just before it entered accept. Then wait for all of them. */
-static void stop_workers(void)
+/* After the workers got SIGTERM: wakes a worker whose signal came just
+ * before it entered accept (a busy one shuts its client down and leaves). */
+static void shut_listeners(void)
 {
-	pid_t pid;
-
 	for (long i = 0; i < worker_count; i++)
-		if (workers[i].pid > 0)
-			kill(workers[i].pid, SIGTERM);
-	for (long i = 0; i < worker_count; i++)
-		shutdown(workers[i].listenfd, SHUT_RDWR);
-	/* A second stop signal may now end the wait (exit 128+signal). */
-	sigprocmask(SIG_SETMASK, &parent_mask, NULL);
-	while ((pid = wait(NULL)) > 0 || errno == EINTR)
-		continue;
+		shutdown(listenfds[i], SHUT_RDWR);
 }
 
 int main(int argc, char **argv)
 {
 	struct server_options opts;
-	sigset_t stop_and_child;
 
 	server_parse_options(argc, argv, &model, &opts);
 	worker_count = opts.workers;
 	reuseport = opts.reuseport;
-	parent_pid = getpid();
-	workers = Calloc((size_t)worker_count, sizeof *workers);
 	served = mmap(NULL, (size_t)worker_count * sizeof *served, PROT_READ | PROT_WRITE,
 	              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (served == MAP_FAILED)
 		err_sys("mmap");
 	open_listeners(&opts);
-	watch_children();
+	procs_start(worker_count, worker_main);
+	procs_watch();
 
-	/* Stop signals and SIGCHLD reach the parent only inside sigsuspend, so
-	 * neither can slip in between the check and the wait. */
-	sigemptyset(&stop_and_child);
-	sigaddset(&stop_and_child, SIGINT);
-	sigaddset(&stop_and_child, SIGTERM);
-	sigaddset(&stop_and_child, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &stop_and_child, &parent_mask);
-	for (long i = 0; i < worker_count; i++)
-		if (!worker_start(i))
-			err_sys("cannot start worker %ld of %ld", i + 1, worker_count);
-
-	while (!stop_requested) {
-		sigsuspend(&parent_mask);
-		reap_workers();
-	}
-
-	trace("stop", workers[0].listenfd, "reason=signal workers=%ld", worker_count);
-	stop_workers();
+	trace("stop", listenfds[0], "reason=signal workers=%ld", worker_count);
+	procs_stop(shut_listeners);
 	report_spread("served per worker",
 	              reuseport ? "one SO_REUSEPORT listener each" : "one shared listener", served,
 	              worker_count);
 	for (long i = 0; i < worker_count; i++)
 		if (reuseport || i == 0)
-			Close(workers[i].listenfd);
+			Close(listenfds[i]);
 	munmap(served, (size_t)worker_count * sizeof *served);
-	free(workers);
+	free(listenfds);
 	return 0;
 }

@@ -13,9 +13,12 @@
  *   lib/registry.h  the live connections of the threaded models
  *   lib/echo.h      the blocking echo loop and the bounded echo buffer
  *   lib/coro.h      coroutines, for the coroutine model
+ *   lib/procs.h     worker processes forked at start, replaced when they die
  *
  * They are built into one static archive (build/libwrap.a): a program links
- * only the modules it calls. Only what two or more programs use lives there.
+ * only the modules it calls. Only what two or more programs use lives there,
+ * and the coroutine switch, which coroutine.c leaves to the library so that
+ * its file shows the scheduling, not the registers.
  * The calls that make up a model (select, poll, epoll_ctl, fork, the pool's
  * queue) stay in that model's file: they are the lesson.
  */
@@ -30,6 +33,7 @@
 #include "lib/server.h"
 #include "lib/signals.h"
 #include "lib/trace.h"
+#include "lib/procs.h"
 #include "lib/wrappers.h"
 
 #endif

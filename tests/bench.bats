@@ -673,10 +673,14 @@ rounds_of() {
 	# style.gp numbers the models in the order of bench/models.sh...
 	run sed -n 's/^models = "\(.*\)"$/\1/p' "$ROOT/bench/style.gp"
 	assert_output "${ALL_MODELS[*]}"
-	# ...one line type each, no two alike in colour or in point shape.
+	# ...one line type each, no two alike in colour, nor in both point shape
+	# and dash (gnuplot has 15 point shapes: past 15 models, two share one
+	# and differ in dash).
 	run awk '$1 == "set" && $2 == "linetype" { n++; if ($3 != n) print "line type " $3 " out of order"
-			for (i = 4; i <= NF; i++) { if ($i == "rgb") c[$(i + 1)]++; if ($i == "pt") p[$(i + 1)]++ } }
-		END { for (k in c) if (c[k] > 1) print "colour " k " twice"; for (k in p) if (p[k] > 1) print "point " k " twice"; print n }' \
+			dt = ""; pt = ""
+			for (i = 4; i <= NF; i++) { if ($i == "rgb") c[$(i + 1)]++; if ($i == "pt") pt = $(i + 1); if ($i == "dt") dt = $(i + 1) }
+			p[pt " " dt]++ }
+		END { for (k in c) if (c[k] > 1) print "colour " k " twice"; for (k in p) if (p[k] > 1) print "point and dash " k " twice"; print n }' \
 		"$ROOT/bench/style.gp"
 	assert_output "${#ALL_MODELS[@]}"
 	# A run of a few models: each keeps its own line type, in teaching order.

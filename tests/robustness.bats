@@ -78,12 +78,13 @@ start_checked() {
 }
 
 # resting_children MODEL [server options...]: how many child processes the
-# server has when no client is connected: prefork's workers (-w, default
-# one per usable core), none for every other model.
+# server has when no client is connected: the worker processes of prefork
+# and epoll-procs (-w, default one per usable core), none for every other
+# model.
 resting_children() {
 	local model=$1 workers=
 	shift
-	if [[ $model != prefork ]]; then
+	if [[ $model != prefork && $model != epoll-procs ]]; then
 		echo 0
 		return
 	fi
@@ -398,6 +399,10 @@ check_descriptor_exhaustion() {
 	thread) opts=(-w 64) ;;
 	process) opts=(-w "$PREFORK_WORKERS") ;;
 	esac
+	# epoll-procs with one worker: one descriptor table of 32 to fill, as in
+	# the single-process loops. (With two, each worker has its own, and
+	# whichever the kernel wakes sheds or serves: the split is the kernel's.)
+	[[ $model != epoll-procs ]] || opts=(-w 1)
 	SERVER_FD_LIMIT=32 start_checked "$model" "${opts[@]}"
 	crowd_round "$model" crowd1
 	first_served=$CROWD_SERVED

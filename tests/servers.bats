@@ -478,6 +478,11 @@ check_workers_option() {
 		start_server reactors -w 3
 		assert_listeners "$SERVER_PID" "127.0.0.1:$SERVER_PORT" 3
 		;;
+	epoll-procs)
+		# Three worker processes, children of the server.
+		start_server epoll-procs -w 3
+		wait_until "$WAIT_MS" children_count_is "$SERVER_PID" 3
+		;;
 	leader-follower)
 		# Three threads taking turns as the leader, and the main thread.
 		start_server leader-follower -w 3
@@ -495,7 +500,7 @@ check_workers_option() {
 	assert_equal "$SERVER_STATUS" 0
 }
 
-@test "-w is accepted by pool, prefork (worker processes), reactors (reactor threads, one listener each) and leader-follower (threads taking turns) and a usage error (exit 2) for every other model" {
+@test "-w is accepted by pool, prefork and epoll-procs (worker processes), reactors (reactor threads, one listener each) and leader-follower (threads taking turns) and a usage error (exit 2) for every other model" {
 	for_each_model check_workers_option
 }
 
@@ -745,12 +750,12 @@ no_children() {
 	assert_output --partial "the server closed the connection"
 }
 
-# ---- prefork ---------------------------------------------------------------------
+# ---- prefork and epoll-procs: worker processes -----------------------------------
 
 # worker_serving_last: the pid of the worker that took the last connection,
-# from its "serve" trace line (a worker has one thread: its tid is its pid).
+# from its "accept" trace line (a worker has one thread: its tid is its pid).
 worker_serving_last() {
-	awk '$3 == "serve" { pid = $2 } END { print pid }' "$SERVER_ERR"
+	awk '$3 == "accept" { pid = $2 } END { print pid }' "$SERVER_ERR"
 }
 
 # is_child_of PARENT PID: PID is a child process of PARENT.
@@ -758,20 +763,24 @@ is_child_of() {
 	children_of "$1" | grep -qx "$2"
 }
 
-# replaced_worker PARENT OLD: PARENT again has 2 workers and OLD is not one.
+# replaced_worker PARENT OLD N: PARENT again has N workers and OLD is not one.
 replaced_worker() {
-	children_count_is "$1" 2 && ! is_child_of "$1" "$2"
+	children_count_is "$1" "$3" && ! is_child_of "$1" "$2"
 }
 
-@test "prefork replaces a worker killed mid-client (kill -9): the parent says so, its client sees the close, and the new worker serves" {
-	require_model prefork
-	local victim before newcomer
-	start_server prefork -w 2 -v
-	wait_until "$WAIT_MS" children_count_is "$SERVER_PID" 2
+# check_worker_replaced MODEL: a worker killed mid-client (kill -9) is
+# replaced. prefork runs two workers: two clients held at once then need
+# both, so the new one serves one of them. epoll-procs runs one (a worker
+# serves any number of clients): the next client needs the new one.
+check_worker_replaced() {
+	local model=$1 workers=2 victim before newcomer
+	[[ $model != epoll-procs ]] || workers=1
+	start_server "$model" -w "$workers" -v
+	wait_until "$WAIT_MS" children_count_is "$SERVER_PID" "$workers"
 	spawn_probe first ping --hold -t "$HOLD_MS"
 	wait_for_probe_line first '^served$' "$WAIT_MS"
 	victim=$(worker_serving_last)
-	is_child_of "$SERVER_PID" "$victim" || fail "'$victim' (from the serve trace) is not a worker"
+	is_child_of "$SERVER_PID" "$victim" || fail "'$victim' (from the accept trace) is not a worker"
 	before=$(children_of "$SERVER_PID")
 	kill -KILL "$victim"
 	# Its client is closed by the kernel, not left hanging.
@@ -779,33 +788,40 @@ replaced_worker() {
 	run cat "$BATS_TEST_TMPDIR/first.err"
 	assert_output --partial "the server closed the connection"
 	# The parent reaps it, says so on stderr, and forks another.
-	wait_until "$WAIT_MS" replaced_worker "$SERVER_PID" "$victim" ||
+	wait_until "$WAIT_MS" replaced_worker "$SERVER_PID" "$victim" "$workers" ||
 		fail "no new worker: children now $(children_of "$SERVER_PID" | tr '\n' ' ')"
 	run grep -E "worker [0-9]+ \(pid $victim\) killed by signal 9; starting another" "$SERVER_ERR"
 	assert_success
 	newcomer=$(children_of "$SERVER_PID" | grep -vxF "$before" || true)
-	# Both workers serve: two clients held at once need both of them, so
-	# the new one is serving one of them.
 	spawn_probe a ping --hold -t "$HOLD_MS"
-	spawn_probe b ping --hold -t "$HOLD_MS"
 	wait_for_probe_line a '^served$' "$WAIT_MS"
-	wait_for_probe_line b '^served$' "$WAIT_MS"
-	run awk '$3 == "serve" { print $2 }' "$SERVER_ERR"
+	if ((workers == 2)); then
+		spawn_probe b ping --hold -t "$HOLD_MS"
+		wait_for_probe_line b '^served$' "$WAIT_MS"
+	fi
+	run awk '$3 == "accept" { print $2 }' "$SERVER_ERR"
 	assert_line "$newcomer"
 	release_probe a
-	release_probe b
 	finish_probe a "$WAIT_S"
-	finish_probe b "$WAIT_S"
+	if ((workers == 2)); then
+		release_probe b
+		finish_probe b "$WAIT_S"
+	fi
 	stop_server
 	assert_equal "$SERVER_STATUS" 0
 }
 
-@test "prefork workers exit when the parent is killed, even by SIGKILL (no orphans), and nothing listens on the port any more" {
-	require_model prefork
-	local workers worker
-	start_server prefork -w 2
+@test "prefork and epoll-procs replace a worker killed mid-client (kill -9): the parent says so, its client sees the close, and the new worker serves" {
+	restrict_models prefork epoll-procs
+	for_each_model check_worker_replaced
+}
+
+# check_no_orphan_workers MODEL: the workers exit when the parent is killed.
+check_no_orphan_workers() {
+	local model=$1 workers worker
+	start_server "$model" -w 2
 	wait_until "$WAIT_MS" children_count_is "$SERVER_PID" 2
-	# One worker busy with a client, the other idle in accept.
+	# One worker busy with a client, the other idle.
 	spawn_probe first ping --hold -t "$HOLD_MS"
 	wait_for_probe_line first '^served$' "$WAIT_MS"
 	workers=$(children_of "$SERVER_PID")
@@ -825,6 +841,11 @@ replaced_worker() {
 	probe ping -t "$WAIT_MS"
 	assert_failure
 	assert_output --partial "Connection refused"
+}
+
+@test "prefork and epoll-procs workers exit when the parent is killed, even by SIGKILL (no orphans), and nothing listens on the port any more" {
+	restrict_models prefork epoll-procs
+	for_each_model check_no_orphan_workers
 }
 
 # spread_counts REGEX: the server's stop line (stderr) matching REGEX, then
