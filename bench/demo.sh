@@ -95,7 +95,7 @@ pool) workers=${DEMO_WORKERS:-2} ;;
 # One worker more than clients: every client is served at once, and the
 # serve lines show which worker the kernel woke for each.
 prefork) workers=${DEMO_WORKERS:-$((DEMO_CLIENTS + 1))} ;;
-reactors | leader-follower) workers=${DEMO_WORKERS:-2} ;;
+reactors | leader-follower | epoll-procs) workers=${DEMO_WORKERS:-2} ;;
 esac
 if [[ -n $workers ]]; then
 	server_args+=(-w "$workers")
@@ -220,6 +220,11 @@ coroutine)
 	echo "# Look: one thread id throughout, as epoll-lt, but each client's lines read like"
 	echo "# thread's: read, write, then 'again op=read' where its coroutine parks, and"
 	echo "# 'readable op=resume' after a wait when the scheduler resumes it."
+	;;
+epoll-procs)
+	echo "# Look: the master forks its workers once (fork lines); each accept is in the tid"
+	echo "# column of the worker the kernel woke (EPOLLEXCLUSIVE: one per connection), whose"
+	echo "# wait lines name it (worker=N); the stop line counts what each accepted."
 	;;
 leader-follower)
 	echo "# Look: the wait lines come from every thread in turn (the tid column): whoever"

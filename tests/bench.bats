@@ -567,9 +567,9 @@ stand_in_servers() {
 @test "run.sh: BENCH=unpinned runs the multi-core designs at 64, 256 and 1024 connections, and refuses PIN=1" {
 	run bench_run BENCH=unpinned DRY_RUN=1
 	assert_success
-	assert_output --partial "profile unpinned: 6 models, workloads closed churn, 3 round(s)"
+	assert_output --partial "profile unpinned: 9 models, workloads closed churn, 3 round(s)"
 	local m x
-	for m in thread prefork epoll-lt reactors uring libevent; do
+	for m in thread pool prefork epoll-lt reactors uring-multishot libevent leader-follower epoll-procs; do
 		for x in 64 256 1024; do
 			assert_output --regexp "closed +c=$x +$m"
 		done
