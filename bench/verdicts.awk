@@ -8,8 +8,9 @@
 # (those the run has). At each, every pair of models the lesson puts side by
 # side (blocking-fork, fork-thread, thread-pool, select-poll, poll-epoll-lt,
 # epoll-lt-epoll-et, fork-prefork, epoll-lt-reactors, epoll-lt-uring,
-# uring-uring-multishot, epoll-lt-libevent), then every other model against
-# epoll-lt, is compared
+# uring-uring-multishot, epoll-lt-libevent, thread-coroutine,
+# pool-leader-follower, reactors-leader-follower, reactors-epoll-procs,
+# prefork-epoll-procs), then every other model against epoll-lt, is compared
 # on two figures: the throughput (messages per second; churn: connections
 # per second) and the server CPU time per message.
 #
@@ -43,7 +44,8 @@ BEGIN {
 	npairs = 0
 	nn = split("blocking:fork fork:thread thread:pool select:poll poll:epoll-lt " \
 	    "epoll-lt:epoll-et fork:prefork epoll-lt:reactors epoll-lt:uring uring:uring-multishot " \
-	    "epoll-lt:libevent",
+	    "epoll-lt:libevent thread:coroutine pool:leader-follower reactors:leader-follower " \
+	    "reactors:epoll-procs prefork:epoll-procs",
 	    neighbours, " ")
 	for (i = 1; i <= nn; i++) {
 		split(neighbours[i], ab, ":")

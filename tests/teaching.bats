@@ -406,3 +406,14 @@ below() {
 	assert_output --regexp $'(^|\n)\\| uring-multishot \\| not run: io_uring is unavailable here: [^|]*Operation not permitted[^|]* \\|'
 	assert_output --regexp "\| epoll-lt \| [0-9]+ \|"
 }
+
+# ---- tests/tools/coro-switch ---------------------------------------------------------
+
+@test "coro-switch: N rounds of resume and yield are 2N switches, timed; a bad count is refused" {
+	run "$TOOLS/coro-switch" 1000
+	assert_success
+	assert_output --regexp '^switches=2000 ns_per_switch=[0-9]+\.[0-9]$'
+	run "$TOOLS/coro-switch" 0
+	assert_failure 1
+	assert_output --partial "usage: coro-switch [N]"
+}
