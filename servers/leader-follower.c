@@ -47,6 +47,7 @@ static const struct server_model model = {
 struct conn {
 	int fd;
 	uint32_t events;          /* what it waits for when re-armed */
+	atomic_uint handoffs;     /* events handled: see on_event */
 	struct conn *prev, *next; /* every open connection, to close them at stop */
 	struct echo_buf buf;
 };
@@ -78,9 +79,12 @@ static bool update_events(struct conn *c)
 	uint32_t want =
 	    (echo_wants_read(&c->buf) ? EPOLLIN : 0) | (echo_wants_write(&c->buf) ? EPOLLOUT : 0);
 	struct epoll_event ev = { .events = want | EPOLLONESHOT, .data.ptr = c };
+	int fd = c->fd;
 
 	c->events = want;
-	return epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0;
+	/* The last touch of c before another thread may get it: see on_event. */
+	atomic_fetch_add_explicit(&c->handoffs, 1, memory_order_release);
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 /* The cap is over all threads: a connection takes a place in open_conns
@@ -131,6 +135,7 @@ static void conn_open(int fd, void *ctx __attribute__((unused)))
 	}
 	c->fd = fd;
 	c->events = EPOLLIN;
+	atomic_init(&c->handoffs, 0);
 	echo_buf_init(&c->buf);
 	Pthread_mutex_lock(&all_conns_lock);
 	c->prev = NULL;
@@ -161,6 +166,12 @@ static void on_event(struct conn *c, uint32_t what)
 {
 	enum echo_status status = ECHO_KEEP;
 
+	/* The connection may come from another thread's last event. The
+	 * kernel orders that thread's re-arm before this event, but the C11
+	 * memory model (and ThreadSanitizer) sees no order in a system call:
+	 * the hand-off is also an atomic release (update_events) and acquire
+	 * (here). */
+	atomic_load_explicit(&c->handoffs, memory_order_acquire);
 	trace(what & EPOLLOUT ? "writable" : "readable", c->fd, "pending=%zu",
 	      c->buf.end - c->buf.start);
 	/* An error or hang-up is found out by the next read or write. */
