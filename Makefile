@@ -234,7 +234,7 @@ ASAN_RUN := SANITIZER=asan SERVERS_DIR=bin-asan LOADGEN=$(CURDIR)/bin-asan/loadg
 TSAN_MODELS := thread pool reactors leader-follower
 TSAN_RUN := SANITIZER=tsan SERVERS_DIR=bin-tsan LOADGEN=$(CURDIR)/bin-tsan/loadgen \
 	SANITIZER_LOG_DIR=$(TSAN_LOGS) SERVER_MODELS="$(TSAN_MODELS)" \
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(TSAN_LOGS)/tsan:suppressions=$(CURDIR)/tests/tsan.supp
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:log_path=$(TSAN_LOGS)/tsan
 # Fails, printing them, when a sanitizer left any report in $(1). ASan's
 # notice that it "doesn't fully support makecontext/swapcontext" (printed
 # once by every process that switches coroutines: echo-coroutine) is not a

@@ -47,7 +47,7 @@ static const struct server_model model = {
 struct conn {
 	int fd;
 	uint32_t events;          /* what it waits for when re-armed */
-	atomic_uint handoffs;     /* events handled: see on_event */
+	atomic_int rearming;      /* threads inside update_events' epoll_ctl */
 	struct conn *prev, *next; /* every open connection, to close them at stop */
 	struct echo_buf buf;
 };
@@ -81,10 +81,16 @@ static bool update_events(struct conn *c)
 	struct epoll_event ev = { .events = want | EPOLLONESHOT, .data.ptr = c };
 	int fd = c->fd;
 
+	bool rearmed;
+
 	c->events = want;
-	/* The last touch of c before another thread may get it: see on_event. */
-	atomic_fetch_add_explicit(&c->handoffs, 1, memory_order_release);
-	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
+	/* From the re-arm on, another thread may get c (see on_event). This
+	 * thread touches nothing of c but the count after it, and the thread
+	 * that closes c waits for the count to drop (conn_close). */
+	atomic_fetch_add_explicit(&c->rearming, 1, memory_order_release);
+	rearmed = epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) == 0;
+	atomic_fetch_sub_explicit(&c->rearming, 1, memory_order_release);
+	return rearmed;
 }
 
 /* The cap is over all threads: a connection takes a place in open_conns
@@ -113,6 +119,9 @@ static void conn_close(struct conn *c, const char *reason)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	Pthread_mutex_unlock(&all_conns_lock);
+	/* The thread whose re-arm gave us c may not have left epoll_ctl yet. */
+	while (atomic_load_explicit(&c->rearming, memory_order_acquire) > 0)
+		continue;
 	close(c->fd);
 	free(c);
 	atomic_fetch_sub(&open_conns, 1);
@@ -135,7 +144,7 @@ static void conn_open(int fd, void *ctx __attribute__((unused)))
 	}
 	c->fd = fd;
 	c->events = EPOLLIN;
-	atomic_init(&c->handoffs, 0);
+	atomic_init(&c->rearming, 0);
 	echo_buf_init(&c->buf);
 	Pthread_mutex_lock(&all_conns_lock);
 	c->prev = NULL;
@@ -171,7 +180,7 @@ static void on_event(struct conn *c, uint32_t what)
 	 * memory model (and ThreadSanitizer) sees no order in a system call:
 	 * the hand-off is also an atomic release (update_events) and acquire
 	 * (here). */
-	atomic_load_explicit(&c->handoffs, memory_order_acquire);
+	atomic_load_explicit(&c->rearming, memory_order_acquire);
 	trace(what & EPOLLOUT ? "writable" : "readable", c->fd, "pending=%zu",
 	      c->buf.end - c->buf.start);
 	/* An error or hang-up is found out by the next read or write. */
