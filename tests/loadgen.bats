@@ -419,6 +419,9 @@ check_server() {
 @test "echo-uring: a short run with no errors" { check_server uring 8; }
 @test "echo-uring-multishot: a short run with no errors" { check_server uring-multishot 8; }
 @test "echo-libevent: a short run with no errors" { check_server libevent 8; }
+@test "echo-coroutine: a short run with no errors" { check_server coroutine 8; }
+@test "echo-leader-follower: a short run with no errors" { check_server leader-follower 8; }
+@test "echo-epoll-procs: a short run with no errors" { check_server epoll-procs 8; }
 
 # ---- the server's own cost (--server-pid) --------------------------------------------
 

@@ -877,8 +877,8 @@ hex_to_file() {
 
 # make tsan and make asan point LOADGEN at their build of bin/loadgen: its
 # threads then run under the sanitizer, against the threaded servers (and,
-# under make asan, the production designs: prefork, reactors, uring,
-# libevent).
+# under make asan, the production designs: prefork, reactors, the io_uring
+# models, libevent, epoll-procs, and the coroutines).
 check_loadgen_runs_clean() {
 	local model=$1 loadgen=${LOADGEN:-$BIN/loadgen} mode
 	# shellcheck disable=SC2046
@@ -894,9 +894,10 @@ check_loadgen_runs_clean() {
 	done
 }
 
-@test "the load generator (2 threads, 8 connections, closed loop and churn) drives the threaded servers and the four production designs to the end without an error" {
+@test "the load generator (2 threads, 8 connections, closed loop and churn) drives the threaded servers and the production designs to the end without an error" {
 	[[ -x ${LOADGEN:-$BIN/loadgen} ]] || skip "${LOADGEN:-$BIN/loadgen} is not built"
-	restrict_models thread pool prefork reactors uring libevent
+	restrict_models thread pool prefork reactors uring uring-multishot libevent coroutine \
+		leader-follower epoll-procs
 	for_each_model check_loadgen_runs_clean
 }
 
