@@ -925,3 +925,16 @@ check_loadgen_runs_clean() {
 	# The teardown's own check must not find these.
 	rm -f "$logs"/asan.*
 }
+
+@test "tree_fd_count: a descriptor of a sanitizer's log file is not counted as the server's" {
+	local logs="$BATS_TEST_TMPDIR/logs" pid with without
+	mkdir -p "$logs"
+	# A process holding one log file of SANITIZER_LOG_DIR open, besides its own.
+	sleep 60 3>"$logs/asan.1" &
+	pid=$!
+	track_pid "$pid"
+	without=$(SANITIZER_LOG_DIR='' tree_fd_count "$pid")
+	with=$(SANITIZER_LOG_DIR=$logs tree_fd_count "$pid")
+	assert_equal "$with" $((without - 1))
+	kill "$pid"
+}
