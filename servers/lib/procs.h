@@ -7,10 +7,11 @@
 #ifndef LIB_PROCS_H
 #define LIB_PROCS_H
 
-/* Forks count workers; each runs worker_main(slot), slot 0..count-1, which
- * must not return (it ends with _exit). In the worker the stop signals are
- * unblocked again and it is sent SIGTERM if the parent dies, even by
- * SIGKILL: no orphan workers. Exits 1 if a worker cannot be started. */
+/* Forks count workers; each runs worker_main(slot), slot 0..count-1, and
+ * exits 0 when it returns (_exit: the parent's atexit handlers are not its
+ * own). In the worker the stop signals are unblocked again and it is sent
+ * SIGTERM if the parent dies, even by SIGKILL: no orphan workers. Exits 1
+ * if a worker cannot be started. */
 void procs_start(long count, void (*worker_main)(long slot));
 
 /* The parent's loop: sleeps until a signal, replaces each worker that died,
