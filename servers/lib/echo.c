@@ -4,6 +4,7 @@
 #include "echo.h"
 
 #include "trace.h"
+#include "wrappers.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,24 +12,7 @@
 
 /* ---- the blocking echo loop ------------------------------------------------ */
 
-/* Writes all n bytes with write_fn, retrying short writes and EINTR. */
-static ssize_t write_all(int fd, const char *buf, size_t n, echo_write_fn *write_fn)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t w = write_fn(fd, buf + done, n - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		done += (size_t)w;
-	}
-	return (ssize_t)n;
-}
-
-void echo_with(int fd, echo_read_fn *read_fn, echo_write_fn *write_fn)
+void echo_with(int fd, echo_read_fn *read_fn, write_call_fn *write_fn)
 {
 	char buf[ECHO_BUF_BYTES];
 
@@ -46,7 +30,7 @@ void echo_with(int fd, echo_read_fn *read_fn, echo_write_fn *write_fn)
 			return;
 		}
 		trace("read", fd, "bytes=%zd", n);
-		if (write_all(fd, buf, (size_t)n, write_fn) < 0) {
+		if (writen_with(fd, buf, (size_t)n, write_fn) < 0) {
 			trace("error", fd, "op=write errno=%s", strerror(errno));
 			return;
 		}

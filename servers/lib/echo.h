@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "wrappers.h"
+
 /* Bytes one connection may hold between reading and echoing. It bounds the
  * memory a client that sends and never reads can cost a non-blocking server,
  * and it is the read size of the blocking echo loop. */
@@ -23,8 +25,7 @@ void echo_blocking(int fd);
 /* The same loop with other calls in place of read(2) and write(2), with
  * their meaning (coroutine.c's park the coroutine instead of blocking). */
 typedef ssize_t echo_read_fn(int fd, void *buf, size_t n);
-typedef ssize_t echo_write_fn(int fd, const void *buf, size_t n);
-void echo_with(int fd, echo_read_fn *read_fn, echo_write_fn *write_fn);
+void echo_with(int fd, echo_read_fn *read_fn, write_call_fn *write_fn);
 
 struct echo_buf {
 	size_t start;  /* first byte read but not yet echoed */

@@ -87,11 +87,16 @@ void Set_nonblocking(int fd)
 
 ssize_t writen(int fd, const void *buf, size_t n)
 {
+	return writen_with(fd, buf, n, write);
+}
+
+ssize_t writen_with(int fd, const void *buf, size_t n, write_call_fn *write_call)
+{
 	const char *p = buf;
 	size_t left = n;
 
 	while (left > 0) {
-		ssize_t w = write(fd, p, left);
+		ssize_t w = write_call(fd, p, left);
 
 		if (w < 0) {
 			if (errno == EINTR)

@@ -27,8 +27,11 @@ int set_nonblocking(int fd);
 void Set_nonblocking(int fd);
 
 /* Writes exactly n bytes, retrying short writes and EINTR. Returns n, or -1
- * on error. */
+ * on error. writen_with makes its writes with write_call instead of
+ * write(2) (coroutine.c's parks instead of blocking). */
+typedef ssize_t write_call_fn(int fd, const void *buf, size_t n);
 ssize_t writen(int fd, const void *buf, size_t n);
+ssize_t writen_with(int fd, const void *buf, size_t n, write_call_fn *write_call);
 
 /* Raises the soft descriptor limit to the hard one; returns the new soft limit. */
 long raise_fd_limit(void);
