@@ -310,9 +310,11 @@ PAIRED_HEADER="model,workload,x,repeat,status,reason,msgs_per_s,conns_per_s,lat_
 # / TPUT_FACTOR (NOW_FACTOR); each run off by NOISE (a fraction) times a
 # fixed pattern of +-1, so the answer is known: the ratios are
 # NOW_FACTOR * (1 + NOISE * e) / (1 + NOISE * e'). MACHINE=1: the noise is
-# the machine's, the load generator's CPU per message (5 us) moves with it.
+# the machine's, the load generator's CPU per message (5 us) moves with it;
+# SPELL=F (with MACHINE=1): every run of the working tree's build fell in a
+# slow spell of the machine that made server and client F times dearer.
 paired_rows() {
-	awk -v m="$1" -v w="$2" -v x="$3" -v n="$4" -v f="$5" -v noise="$6" -v tf="${7:-$5}" -v machine="${MACHINE:-0}" 'BEGIN {
+	awk -v m="$1" -v w="$2" -v x="$3" -v n="$4" -v f="$5" -v noise="$6" -v tf="${7:-$5}" -v machine="${MACHINE:-0}" -v spell="${SPELL:-1}" 'BEGIN {
 		split("1 -1 0.5 -0.5 0 1 -1 0.25 -0.25 0.75 -0.75 0", e, " ")
 		for (r = 1; r <= n; r++) {
 			for (k = 1; k <= 2; k++) {
@@ -324,8 +326,9 @@ paired_rows() {
 				# The machine (MACHINE=1): server and client slower alike.
 				client = ""
 				if (machine) {
-					cpu = 10 * g * (1 + noise * e[j])
-					client = sprintf("%.4f", 5 * (1 + noise * e[j]))
+					h = (side == "now") ? spell : 1
+					cpu = 10 * g * h * (1 + noise * e[j])
+					client = sprintf("%.4f", 5 * h * (1 + noise * e[j]))
 				}
 				printf "%s,%d,%d,%s,%s,%s,%d,ok,,%.1f,,5000,%.4f,1,%s\n", side, r, ++seq, m, w, x, r, tput, cpu, client
 			}
@@ -402,6 +405,28 @@ paired_verdict() {
 	# Its verdict is the one that decides the rounds: both are settled.
 	paired_verdict -v mode=pending "$csv"
 	assert_output ""
+}
+
+@test "paired verdict: at one connection a slow spell of the machine does not convict; past one, CPU/msg does" {
+	csv="$BATS_TEST_TMPDIR/paired.csv"
+	{
+		echo "side,round,seq,$PAIRED_HEADER"
+		MACHINE=1 SPELL=1.26 paired_rows epoll-lt closed 1 6 1 0.02
+	} >"$csv"
+	paired_verdict "$csv"
+	assert_success
+	# Server and client 26% dearer alike: the machine, not the server.
+	assert_output --regexp '\| epoll-lt \| closed c=1 \| CPU/msg \| .* \| \+26\.[0-9]% \| .* \| 6 \| above the threshold; at one connection ÷ client decides \|'
+	assert_output --partial "| epoll-lt | closed c=1 | CPU/msg ÷ client | 2 | 2 | +0.0% | +0.0% .. +0.0% | 6 | ok |"
+	paired_verdict -v mode=pending "$csv"
+	assert_output ""
+	# Where the server is the bottleneck the same figures convict: a slower
+	# server also makes the client dearer there, and the division would
+	# hide it.
+	sed -i 's/,epoll-lt,closed,1,/,epoll-lt,closed,16,/' "$csv"
+	paired_verdict "$csv"
+	assert_failure 1
+	assert_output --partial "REGRESSION: epoll-lt at closed c=16: CPU/msg +26."
 }
 
 @test "paired verdict: the interval decides, not the mean: +15% within wide noise is unresolved, not a regression" {
