@@ -76,7 +76,8 @@ static void check_limits(const struct options *opts)
 		         "(already raised to the hard limit); raise the hard limit "
 		         "(ulimit -Hn, limits.conf, LimitNOFILE=) or use fewer connections",
 		         conns, needed_fds, fd_limit);
-	if (local_port_range(&low, &high) && conns > high - low + 1)
+	if (opts->transport == TRANSPORT_TCP && local_port_range(&low, &high) &&
+	    conns > high - low + 1)
 		err_quit("%ld connections to one server address need %ld local ports, but "
 		         "net.ipv4.ip_local_port_range (%ld-%ld) has %ld; widen it "
 		         "(sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\") or use "
@@ -105,7 +106,7 @@ static void print_notes(const struct options *opts)
 	if (opts->threads_clamped)
 		err_msg("note: -t lowered to %ld, one thread per connection at most",
 		        opts->threads);
-	if (!opts->churn)
+	if (!opts->churn || opts->transport != TRANSPORT_TCP)
 		return;
 	/* The side that closes first keeps the port in TIME_WAIT for 60 s.
 	 * Here it is the client; tcp_tw_reuse (2: on loopback only) lets a

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #define DEFAULT_CONNECTIONS     16
 #define DEFAULT_SIZE_BYTES      64
@@ -77,6 +78,8 @@ static void options_usage(FILE *out)
 	    "throughput, latency percentiles, errors and its own CPU use.\n\n"
 	    "  -H, --host ADDR          server address (default %s; IPv6 literals work)\n"
 	    "  -p, --port N             server port (default %s)\n"
+	    "  -u, --unix PATH          connect to a Unix-domain stream socket at PATH\n"
+	    "                           instead of TCP (-H and -p unused)\n"
 	    "  -c, --connections N      active connections (default %d)\n"
 	    "  -d, --duration T         measured time, warm-up excluded (default %s)\n"
 	    "  -W, --warmup T           unmeasured time before it; 0 for none (default %s)\n"
@@ -245,13 +248,39 @@ static enum output_format parse_format(const char *option, const char *text)
 	usage_error("%s: unknown format '%s' (use human, csv or json)", option, text);
 }
 
+static const char *parse_unix_path(const char *option, const char *text)
+{
+	if (*text == '\0')
+		usage_error("%s: the path is empty", option);
+	if (!unix_path_fits(text))
+		usage_error("%s: '%s' is longer than a socket path may be (%zu bytes)", option, text,
+		            sizeof((struct sockaddr_un *)0)->sun_path - 1);
+	return text;
+}
+
+/* The Unix-domain address of --unix PATH. */
+static void unix_target(struct options *opts)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&opts->addr;
+
+	memset(un, 0, sizeof *un);
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, opts->unix_path, strlen(opts->unix_path) + 1);
+	opts->addr_len = sizeof *un;
+}
+
 /* Resolves host:port once, now, so a bad host is a usage error (exit 2). */
 static void resolve_target(struct options *opts)
 {
 	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res;
-	int rc = getaddrinfo(opts->host, opts->port, &hints, &res);
+	int rc;
 
+	if (opts->transport == TRANSPORT_UNIX) {
+		unix_target(opts);
+		return;
+	}
+	rc = getaddrinfo(opts->host, opts->port, &hints, &res);
 	if (rc != 0)
 		usage_error("-H/--host: '%s' is not an address: %s", opts->host, gai_strerror(rc));
 	memcpy(&opts->addr, res->ai_addr, res->ai_addrlen);
@@ -318,6 +347,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 		{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
+		{ "unix", required_argument, NULL, 'u' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -329,7 +359,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 	err_init(argv[0]);
 	options_defaults(opts);
 	opterr = 0; /* we print our own messages, then the usage */
-	while ((c = getopt_long(argc, argv, ":H:p:c:d:W:s:P:r:t:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":H:p:u:c:d:W:s:P:r:t:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			opts->host = optarg;
@@ -378,6 +408,10 @@ void options_parse(int argc, char **argv, struct options *opts)
 		case OPT_SERVER_PID:
 			opts->server_pid = parse_pid("--server-pid", optarg);
 			break;
+		case 'u':
+			opts->unix_path = parse_unix_path("-u/--unix", optarg);
+			opts->transport = TRANSPORT_UNIX;
+			break;
 		case 'q':
 			opts->quiet = true;
 			break;
@@ -402,4 +436,9 @@ const char *options_mode(const struct options *opts)
 	if (opts->churn)
 		return "churn";
 	return opts->rate_per_s > 0 ? "open" : "closed";
+}
+
+const char *options_transport(const struct options *opts)
+{
+	return opts->transport == TRANSPORT_UNIX ? "unix" : "tcp";
 }

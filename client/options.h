@@ -15,10 +15,18 @@ enum output_format {
 	FORMAT_JSON,
 };
 
+/* How the load generator reaches the server. */
+enum transport {
+	TRANSPORT_TCP,
+	TRANSPORT_UNIX, /* --unix PATH: a Unix-domain stream socket */
+};
+
 struct options {
 	const char *host;
 	const char *port;
-	struct sockaddr_storage addr; /* host:port, resolved once */
+	const char *unix_path;        /* --unix, or NULL */
+	enum transport transport;
+	struct sockaddr_storage addr; /* host:port or the Unix path, resolved once */
 	socklen_t addr_len;
 	long connections;     /* active connections (churn: connection slots) */
 	long idle;            /* extra connections held open, never used */
@@ -43,5 +51,8 @@ void options_parse(int argc, char **argv, struct options *opts);
 
 /* "closed", "open" or "churn", as in the JSON "mode" key. */
 const char *options_mode(const struct options *opts);
+
+/* "tcp" or "unix", as in the JSON "transport" key. */
+const char *options_transport(const struct options *opts);
 
 #endif

@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/un.h>
 
 #define MAX_FIELDS 64 /* report_fields adds 47 */
 
@@ -169,6 +170,7 @@ static void report_fields(const struct report *r, struct field_list *list)
 	field_real(list, "client_cpu_us_per_msg", stats->messages > 0,
 	           r->cpu_s * 1e6 / (double)stats->messages, 3);
 	field_server(list, r);
+	field_text(list, "transport", options_transport(opts));
 }
 
 static void field_print_value(const struct field *f, FILE *out, bool json)
@@ -281,7 +283,7 @@ static void human_latency(const char *label, const struct histogram *h, FILE *ou
 static void human_header(const struct report *r, FILE *out)
 {
 	const struct options *opts = r->opts;
-	char target[INET6_ADDRSTRLEN + 16];
+	char target[sizeof((struct sockaddr_un *)0)->sun_path + 8];
 
 	format_sockaddr((const struct sockaddr *)&opts->addr, target, sizeof target);
 	fprintf(out, "%s: %s%s loop against %s\n", prog_name, opts->churn ? "churn, " : "",

@@ -62,6 +62,10 @@
  * so a dead server costs ten connects per connection per second, not a
  * spinning CPU. */
 #define RECONNECT_DELAY_NS 100000000ll
+/* A Unix-domain connect to a full listen queue fails at once (EAGAIN) where
+ * TCP's would wait: it is tried again this much later, until the connect
+ * timeout, as TCP retries its SYN. */
+#define BACKLOG_RETRY_NS 1000000ll
 #define WORKER_STACK_BYTES (256 * 1024)
 
 enum conn_state {
@@ -88,6 +92,7 @@ struct conn {
 	uint64_t recv_key;       /* payload key of recv_seq */
 	int64_t *due_ns;         /* closed loop: due time of message seq at [seq % P] */
 	int64_t connect_start_ns;
+	bool backlog_full;        /* Unix: the last connect found the listen queue full */
 	int64_t not_before_ns;    /* QUEUED: earliest time to connect */
 	struct conn *prev, *next; /* in the connect queue or the connecting list */
 };
@@ -471,6 +476,23 @@ static void conn_established(struct worker *w, struct conn *c, int64_t now_ns)
 	conn_flush(w, c);
 }
 
+/* A Unix-domain connect found the listen queue full: tried again shortly,
+ * or, past the connect timeout since the first try, failed. */
+static void conn_backlog_full(struct worker *w, struct conn *c, int64_t now_ns)
+{
+	int64_t timeout_ns = (int64_t)w->opts->connect_timeout_ns;
+
+	conn_drop(w, c);
+	c->backlog_full = now_ns - c->connect_start_ns < timeout_ns;
+	if (c->backlog_full)
+		conn_queue(w, c, now_ns + BACKLOG_RETRY_NS);
+	else
+		conn_fail(w, c, ERROR_CONNECT,
+		          "connection %" PRIu64 ": connect: the server's listen queue stayed "
+		          "full for %.3f s",
+		          c->id, (double)timeout_ns / 1e9);
+}
+
 static void conn_connect(struct worker *w, struct conn *c, int64_t now_ns)
 {
 	const struct options *opts = w->opts;
@@ -478,7 +500,10 @@ static void conn_connect(struct worker *w, struct conn *c, int64_t now_ns)
 		                  .data.ptr = c };
 	int one = 1;
 
-	c->connect_start_ns = now_ns;
+	/* A retry after a full queue is the same connect, timed from its first try. */
+	if (!c->backlog_full)
+		c->connect_start_ns = now_ns;
+	c->backlog_full = false;
 	c->fd = socket(opts->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		conn_fail(w, c, ERROR_CONNECT, "connection %" PRIu64 ": socket: %s", c->id,
@@ -488,13 +513,17 @@ static void conn_connect(struct worker *w, struct conn *c, int64_t now_ns)
 	/* Each message leaves at once instead of waiting, by Nagle's rule, for
 	 * the ACK of the previous one: pipelined and open-loop messages
 	 * would otherwise be held back. */
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (opts->transport == TRANSPORT_TCP)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->state = CONN_CONNECTING;
 	list_append(&w->connecting, c);
 	if (connect(c->fd, (const struct sockaddr *)&opts->addr, opts->addr_len) < 0 &&
 	    errno != EINPROGRESS) {
-		conn_fail(w, c, ERROR_CONNECT, "connection %" PRIu64 ": connect: %s", c->id,
-		          strerror(errno));
+		if (errno == EAGAIN && opts->transport == TRANSPORT_UNIX)
+			conn_backlog_full(w, c, now_ns);
+		else
+			conn_fail(w, c, ERROR_CONNECT, "connection %" PRIu64 ": connect: %s",
+			          c->id, strerror(errno));
 		return;
 	}
 	/* Registered after connect(): if the handshake is already over, the

@@ -7,6 +7,7 @@
  *   lib/error.h     err_sys, err_quit, err_ret, err_msg: "prog: message"
  *   lib/wrappers.h  Capitalised wrappers (exit 1 on error) and small helpers
  *   lib/server.h    the common options, listening, the readiness line
+ *   lib/unixsock.h  listening on a Unix-domain socket file (-u/--unix)
  *   lib/accept.h    accepting, and shedding with the spare descriptor
  *   lib/signals.h   the stop signals, and threads that leave them to main
  *   lib/trace.h     the one trace format of -v
@@ -34,6 +35,7 @@
 #include "lib/signals.h"
 #include "lib/trace.h"
 #include "lib/procs.h"
+#include "lib/unixsock.h"
 #include "lib/wrappers.h"
 
 #endif

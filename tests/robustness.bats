@@ -96,7 +96,7 @@ resting_children() {
 }
 
 # record_baseline PID [CHILDREN]: the after-check's baseline for a server
-# started some other way (SERVER_PORT must be set). CHILDREN: how many
+# started some other way (SERVER_AT must be set: -p PORT or -u PATH). CHILDREN: how many
 # child processes it has at rest (default 0).
 record_baseline() {
 	CHECK_PID=$1
@@ -109,7 +109,7 @@ record_baseline() {
 		fail "echo-server has $(children_of "$CHECK_PID" | grep -c .) children at rest, expected ${2:-0}"
 	CHECK_BASE_CHILDREN=$(children_of "$CHECK_PID" | sort)
 	CHECK_BASE_FDS=$(tree_fd_count "$CHECK_PID")
-	"$PROBE" -p "$SERVER_PORT" stream -n 256KiB -t 10000 >/dev/null ||
+	"$PROBE" "${SERVER_AT[@]}" stream -n 256KiB -t 10000 >/dev/null ||
 		fail "the warm-up client was not served"
 	wait_until "$WAIT_MS" fd_count_is "$CHECK_PID" "$CHECK_BASE_FDS"
 	wait_until "$WAIT_MS" children_are_base "$CHECK_PID"
@@ -645,6 +645,9 @@ check_out_of_tasks() {
 		skip "no user nobody and group nogroup to run the server as"
 	"${NOBODY[@]}" test -x "$SERVERS_DIR/echo-${MODELS[0]}" ||
 		skip "nobody cannot execute $SERVERS_DIR/echo-${MODELS[0]} (directory permissions)"
+	# Running out of tasks is the same over either transport, and nobody
+	# could not create a socket file in the test's directory.
+	tcp_only
 	for_each_model check_out_of_tasks
 }
 
@@ -786,11 +789,30 @@ check_second_sigterm() {
 
 # ---- odd environments ------------------------------------------------------------------
 
-listening_port() {
+# listening_at PID: sets SERVER_AT once PID listens: its TCP port, or
+# (TRANSPORT=unix) its socket file once that exists.
+listening_at() {
 	local addr
+	if [[ $TRANSPORT == unix ]]; then
+		[[ -S $SERVER_SOCK ]] || return 1
+		SERVER_AT=(-u "$SERVER_SOCK")
+		return
+	fi
 	addr=$(listening_addresses "$1")
 	[[ -n $addr ]] || return 1
-	SERVER_PORT=${addr##*:}
+	SERVER_AT=(-p "${addr##*:}")
+}
+
+# listen_args: the server options of this transport, a fresh socket file in
+# SERVER_SOCK for unix (for a server started without start_server).
+listen_args() {
+	if [[ $TRANSPORT == unix ]]; then
+		SERVER_SOCK=$(mktemp -u "$BATS_TEST_TMPDIR/gone.XXXX.sock")
+		LISTEN_ARGS=(-u "$SERVER_SOCK")
+	else
+		SERVER_SOCK=
+		LISTEN_ARGS=(-p 0)
+	fi
 }
 
 # head_of_fifo NAME: the FIFO $BATS_TEST_TMPDIR/NAME.fifo with "head -n 1"
@@ -805,13 +827,14 @@ head_of_fifo() {
 }
 
 check_stdout_gone() {
-	local model=$1 out="$BATS_TEST_TMPDIR/stdout.head" line
+	local model=$1 out="$BATS_TEST_TMPDIR/stdout.head"
 	# stdout closed: no readiness line can be read; ss shows the port.
 	SERVER_ERR="$BATS_TEST_TMPDIR/closed.err"
-	"$SERVERS_DIR/echo-$model" -p 0 >&- 2>"$SERVER_ERR" 3>&- &
+	listen_args
+	"$SERVERS_DIR/echo-$model" "${LISTEN_ARGS[@]}" >&- 2>"$SERVER_ERR" 3>&- &
 	SERVER_PID=$!
 	track_pid "$SERVER_PID"
-	wait_until "$WAIT_MS" listening_port "$SERVER_PID"
+	wait_until "$WAIT_MS" listening_at "$SERVER_PID"
 	probe stream -c 2 -n 1MiB -t 20000
 	assert_success
 	stop_server
@@ -823,14 +846,13 @@ check_stdout_gone() {
 	SERVER_ERR="$BATS_TEST_TMPDIR/stderr.head"
 	head_of_fifo stdout
 	head_of_fifo stderr
-	"$SERVERS_DIR/echo-$model" -p 0 -v >"$BATS_TEST_TMPDIR/stdout.fifo" \
+	listen_args
+	"$SERVERS_DIR/echo-$model" "${LISTEN_ARGS[@]}" -v >"$BATS_TEST_TMPDIR/stdout.fifo" \
 		2>"$BATS_TEST_TMPDIR/stderr.fifo" 3>&- &
 	SERVER_PID=$!
 	track_pid "$SERVER_PID"
 	wait_until "$WAIT_MS" grep -q '^listening on ' "$out"
-	line=$(<"$out")
-	SERVER_PORT=${line##*:}
-	SERVER_PORT=${SERVER_PORT%% *}
+	listening_at "$SERVER_PID"
 	record_baseline "$SERVER_PID" "$(resting_children "$model")"
 	probe stream -c 2 -n 1MiB -t 20000
 	assert_success
@@ -885,7 +907,7 @@ check_loadgen_runs_clean() {
 	start_checked "$model" $(concurrent_opts "$model")
 	for mode in closed churn; do
 		# shellcheck disable=SC2046 # no word or one
-		run with_deadline 60 "$loadgen" -p "$SERVER_PORT" -c 8 -t 2 -d 1s -W 0 -q --format json \
+		run with_deadline 60 "$loadgen" "${SERVER_AT[@]}" -c 8 -t 2 -d 1s -W 0 -q --format json \
 			$([[ $mode == churn ]] && echo --churn)
 		echo "# $model, $mode: ${output:0:160}"
 		assert_success

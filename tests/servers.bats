@@ -77,19 +77,34 @@ assert_listeners() {
 	((n == $3)) || fail "$n listener(s) on $2, expected $3"
 }
 
+# unix_listener_of PID PATH: PID holds a listening Unix-domain socket bound
+# to PATH (ss asks the kernel; /proc/net/unix has no owner, so without ss
+# only the file is checked, below).
+unix_listener_of() {
+	command -v ss >/dev/null || return 0
+	ss -Hlxp | awk -v path="$2" -v owner="pid=$1," '$5 == path && index($0, owner) { found = 1 }
+		END { exit !found }'
+}
+
 check_readiness_line() {
 	local model=$1
 	start_server "$model"
-	assert_regex "$SERVER_LINE" "^listening on 127\.0\.0\.1:[1-9][0-9]* \($model\)$"
 	# Exactly one line on stdout.
 	run cat "$SERVER_OUT"
 	assert_output "$SERVER_LINE"
+	if [[ $TRANSPORT == unix ]]; then
+		assert_equal "$SERVER_LINE" "listening on unix:$SERVER_SOCK ($model)"
+		[[ -S $SERVER_SOCK ]] || fail "$SERVER_SOCK is not a socket"
+		unix_listener_of "$SERVER_PID" "$SERVER_SOCK" || fail "pid $SERVER_PID does not listen on $SERVER_SOCK"
+		return
+	fi
+	assert_regex "$SERVER_LINE" "^listening on 127\.0\.0\.1:[1-9][0-9]* \($model\)$"
 	# Bound to loopback only, on the port the line names (reactors: each of
 	# its listeners).
 	assert_listeners "$SERVER_PID" "127.0.0.1:$SERVER_PORT" "$(default_listeners "$model")"
 }
 
-@test "prints one readiness line naming the model and listens on 127.0.0.1 by default (reactors: one listener per core, all on that address)" {
+@test "prints one readiness line naming the model and listens on 127.0.0.1 by default (reactors: one listener per core, all on that address); with -u PATH, on that Unix-domain socket, the line 'listening on unix:PATH (model)'" {
 	for_each_model check_readiness_line
 }
 
@@ -112,11 +127,13 @@ check_wildcard_warning() {
 }
 
 @test "warns on stderr when told to listen on every address (-b 0.0.0.0)" {
+	tcp_only
 	for_each_model check_wildcard_warning
 }
 
 @test "-b ::1 listens on the IPv6 loopback, says [::1]:PORT and echoes" {
 	grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null || skip "no IPv6 loopback here"
+	tcp_only
 	for_each_model check_ipv6_loopback
 }
 
@@ -175,15 +192,20 @@ check_short_writes() {
 }
 
 check_half_close_after_data() {
-	local model=$1
+	local model=$1 kib=256
 	start_server "$model"
 	# The client reads nothing until it has sent 256 KiB and shut down its
 	# write side, so the FIN reaches the server behind data it has not
 	# echoed yet: every byte must still come back, then EOF. (256 KiB fits in
 	# the socket buffers on the way, so a correct server cannot deadlock.)
-	probe stream -n 256KiB --read after-send -t 10000
+	# A Unix stream socket holds less: each direction at most the sender's
+	# SO_SNDBUF (net.core.wmem_default, 208 KiB) of buffer memory, which
+	# counts each write's overhead too (up to twice its bytes for small
+	# ones). 64 KiB fits in one direction even so.
+	[[ $TRANSPORT == tcp ]] || kib=64
+	probe stream -n "${kib}KiB" --read after-send -t 10000
 	assert_success
-	assert_output --partial "ok clients=1 bytes_each=262144"
+	assert_output --partial "ok clients=1 bytes_each=$((kib * 1024))"
 }
 
 @test "after a half-close it sends every byte it still owes, then EOF" {
@@ -384,6 +406,7 @@ check_stop_signals() {
 		wait_for_exit "$SERVER_PID" "$WAIT_S"
 		echo "# SIG$sig, idle: exit $WAITED_STATUS"
 		assert_equal "$WAITED_STATUS" 0
+		assert_socket_file_removed
 
 		# With a client connected and idle: a thread blocked in read must
 		# not keep the server from stopping, and the client is shut down
@@ -395,28 +418,37 @@ check_stop_signals() {
 		wait_for_exit "$SERVER_PID" "$WAIT_S"
 		echo "# SIG$sig, a client connected: exit $WAITED_STATUS"
 		assert_equal "$WAITED_STATUS" 0
+		assert_socket_file_removed
 		wait_for_exit "${PROBE_PIDS[idle]}" "$WAIT_S"
 		run cat "$BATS_TEST_TMPDIR/idle.err"
 		assert_output --partial "the server closed the connection while the client was idle"
 	done
 }
 
-@test "exits 0 on SIGTERM and on SIGINT, idle or with a client connected, and closes that client" {
+@test "exits 0 on SIGTERM and on SIGINT, idle or with a client connected, and closes that client (over a Unix socket, the socket file is gone)" {
 	for_each_model check_stop_signals
 }
 
 # ---- options ---------------------------------------------------------------------
 
 check_usage_errors() {
-	local model=$1 args
-	for args in "-p notaport" "-p 65536" "-p" "--no-such-option" "-Z" "stray-argument"; do
+	local model=$1 args long_path
+	for args in "-p notaport" "-p 65536" "-p" "--no-such-option" "-Z" "stray-argument" "-u"; do
 		# shellcheck disable=SC2086 # each case is a list of words
 		run_server "$model" $args
 		assert_usage_error
 	done
+	# A socket path is at most 107 bytes (sun_path and its NUL).
+	long_path=$BATS_TEST_TMPDIR/$(printf 'x%.0s' {1..120})
+	for args in "" "$long_path"; do
+		run_server "$model" -u "$args"
+		assert_usage_error
+		assert_regex "$stderr" "-u/--unix"
+	done
 }
 
-@test "a bad port, an unknown option or a missing argument exits 2 with usage on stderr and nothing on stdout" {
+@test "a bad port, an unknown option, a missing argument or an empty or too long -u path exits 2 with usage on stderr and nothing on stdout" {
+	tcp_only
 	for_each_model check_usage_errors
 }
 
@@ -433,7 +465,67 @@ check_address_in_use() {
 }
 
 @test "an address in use exits 1 naming the address on stderr, and the first server keeps serving" {
+	tcp_only
 	for_each_model check_address_in_use
+}
+
+# assert_socket_file_removed: after a clean stop over a Unix socket, its
+# file is gone (nothing to check over TCP).
+assert_socket_file_removed() {
+	[[ -z ${SERVER_SOCK:-} ]] || [[ ! -e $SERVER_SOCK ]] ||
+		fail "$SERVER_SOCK is still there after a clean stop"
+}
+
+# kill_tree_hard PID: SIGKILL to PID, and waits until it and every process
+# of its tree (workers and children holding the listener) are gone.
+kill_tree_hard() {
+	local pid
+	# shellcheck disable=SC2046 # one pid per word
+	set -- $(tree_pids "$1")
+	kill -KILL "$1"
+	for pid in "$@"; do
+		wait_until "$WAIT_MS" process_gone "$pid"
+	done
+}
+
+# What a path may already be when a server is told to listen there (-u): a
+# live server's socket, a socket nobody listens on any more, another file.
+check_unix_path_taken() {
+	local model=$1 path file="$BATS_TEST_TMPDIR/not-a-socket"
+	start_server "$model"
+	path=$SERVER_SOCK
+	# Held by a live server: refused (exit 1, the path named); the first
+	# keeps serving, its socket file in place.
+	run_server "$model" -u "$path"
+	assert_equal "$status" 1
+	assert_equal "$output" ""
+	assert_regex "$stderr" "unix:$path: address in use"
+	[[ -S $path ]] || fail "the live server's socket file $path is gone"
+	probe ping -t "$WAIT_MS"
+	assert_success
+	# Its server killed (nobody removes the file): a stale socket, replaced.
+	kill_tree_hard "$SERVER_PID"
+	[[ -S $path ]] || fail "after a SIGKILL the socket file should still be there"
+	SOCK_AT=$path start_server "$model"
+	run cat "$SERVER_ERR"
+	assert_output --partial "removing the stale socket file"
+	probe ping -t "$WAIT_MS"
+	assert_success
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
+	assert_socket_file_removed
+	# Not a socket: refused, and left as it was.
+	echo "precious data" >"$file"
+	run_server "$model" -u "$file"
+	assert_equal "$status" 1
+	assert_regex "$stderr" "unix:$file: .*not a socket"
+	run cat "$file"
+	assert_output "precious data"
+}
+
+@test "-u PATH: a path a live server holds is refused (exit 1, the path named), a stale socket file is replaced, and a path that is not a socket is refused and left untouched" {
+	TRANSPORTS=(unix)
+	for_each_model check_unix_path_taken
 }
 
 check_help_and_version() {
@@ -454,6 +546,7 @@ check_help_and_version() {
 }
 
 @test "-h prints usage on stdout and -V a version, both exiting 0" {
+	tcp_only
 	for_each_model check_help_and_version
 }
 
@@ -504,6 +597,7 @@ check_workers_option() {
 }
 
 @test "-w is accepted by pool, prefork and epoll-procs (worker processes), reactors (reactor threads, one listener each) and leader-follower (threads taking turns) and a usage error (exit 2) for every other model" {
+	tcp_only
 	for_each_model check_workers_option
 }
 
@@ -516,13 +610,18 @@ check_reuseport_option() {
 		assert_success
 		stop_server
 		assert_equal "$SERVER_STATUS" 0
+		# No SO_REUSEPORT for a Unix-domain socket.
+		run_server "$model" --reuseport -u "$BATS_TEST_TMPDIR/reuseport.sock"
+		assert_usage_error
+		assert_regex "$stderr" "--reuseport needs TCP"
 	else
 		run_server "$model" --reuseport
 		assert_usage_error
 	fi
 }
 
-@test "--reuseport is accepted by prefork only: a usage error (exit 2) for every other model" {
+@test "--reuseport is accepted by prefork only (and not with -u): a usage error (exit 2) for every other model" {
+	tcp_only
 	for_each_model check_reuseport_option
 }
 

@@ -37,6 +37,13 @@ done
 unset _model
 # SERVER_MODELS="epoll-lt epoll-et" bats tests/servers.bats runs a subset.
 read -r -a MODELS <<<"${SERVER_MODELS:-${ALL_MODELS[*]}}"
+# The transports for_each_model runs each model's check over: TCP on
+# loopback and a Unix-domain socket (-u). SERVER_TRANSPORTS=tcp narrows it; a
+# test of something only TCP has (ports, addresses, SO_REUSEPORT) calls
+# tcp_only. TRANSPORT is the one start_server uses: tcp outside
+# for_each_model.
+read -r -a TRANSPORTS <<<"${SERVER_TRANSPORTS:-tcp unix}"
+TRANSPORT=tcp
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -241,18 +248,26 @@ wait_until() {
 # ---- servers -----------------------------------------------------------------
 
 # start_server MODEL [server options...]
-# Starts bin/echo-MODEL -p 0 in the background and waits (WAIT_S at most)
-# for its readiness line. Sets SERVER_PID, SERVER_PORT, SERVER_LINE,
+# Starts bin/echo-MODEL -p 0 (TRANSPORT=unix: -u with a socket file in the
+# test's directory, or SOCK_AT) in the background and waits (WAIT_S at most) for its
+# readiness line. Sets SERVER_PID, SERVER_PORT (empty over a Unix socket),
+# SERVER_SOCK (its socket file, or empty), SERVER_AT (the probe's and the
+# load generator's options that reach it: -p PORT or -u PATH), SERVER_LINE,
 # SERVER_OUT and SERVER_ERR (its stdout and stderr files). Fails the test if
 # the line does not come, saying why. With SERVER_FD_LIMIT set, the server runs under that descriptor
 # limit (soft and hard, so it cannot raise it). With SERVER_PREFIX set (words,
 # e.g. "setpriv --reuid=nobody ..."), that command execs the server, so
 # SERVER_PID is still the server's pid.
 start_server() {
-	local model=$1
+	local model=$1 listen=(-p 0)
 	shift
 	SERVER_OUT=$(mktemp "$BATS_TEST_TMPDIR/server.$model.out.XXXX")
 	SERVER_ERR=${SERVER_OUT/.out./.err.}
+	SERVER_SOCK=
+	if [[ $TRANSPORT == unix ]]; then
+		SERVER_SOCK=${SOCK_AT:-${SERVER_OUT/.out./.sock.}}
+		listen=(-u "$SERVER_SOCK")
+	fi
 	# bench/lib.sh start_ready: in the background with 3>&- (so bats does not
 	# wait for the server to close its output), awaiting the readiness line.
 	# The descriptor limit is set by a shell that then execs the server.
@@ -260,7 +275,7 @@ start_server() {
 	# shellcheck disable=SC2086 # SERVER_PREFIX is a list of words
 	if ! start_ready "$WAIT_MS" "$SERVER_OUT" "$SERVER_ERR" \
 		bash -c '[[ -z $1 ]] || ulimit -n "$1"; shift; exec "$@"' limit "${SERVER_FD_LIMIT:-}" \
-		${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" -p 0 "$@"; then
+		${SERVER_PREFIX:-} "$SERVERS_DIR/echo-$model" "${listen[@]}" "$@"; then
 		SERVER_PID=$READY_PID
 		track_pid "$SERVER_PID"
 		echo "echo-$model: $READY_REASON; stderr:" >&2
@@ -272,6 +287,11 @@ start_server() {
 	# shellcheck disable=SC2034 # for the suites
 	SERVER_LINE=$READY_LINE
 	SERVER_PORT=$READY_PORT
+	SERVER_AT=(-p "$SERVER_PORT")
+	if [[ -n $SERVER_SOCK ]]; then
+		SERVER_PORT=
+		SERVER_AT=(-u "$SERVER_SOCK")
+	fi
 }
 
 # stop_server: SIGTERM to the saved pid; waits WAIT_S at most (a stop takes
@@ -297,7 +317,7 @@ declare -gA PROBE_PIDS=()
 # probe [echo-probe args...]: runs the probe in the foreground against the
 # server, with the probe's own deadlines; sets status and output like run.
 probe() {
-	run "$PROBE" -p "$SERVER_PORT" "$@"
+	run "$PROBE" "${SERVER_AT[@]}" "$@"
 }
 
 # spawn_probe NAME [echo-probe args...]: starts a probe client in the
@@ -305,7 +325,7 @@ probe() {
 spawn_probe() {
 	local name=$1
 	shift
-	"$PROBE" -p "$SERVER_PORT" "$@" >"$BATS_TEST_TMPDIR/$name.out" \
+	"$PROBE" "${SERVER_AT[@]}" "$@" >"$BATS_TEST_TMPDIR/$name.out" \
 		2>"$BATS_TEST_TMPDIR/$name.err" 3>&- &
 	PROBE_PIDS[$name]=$!
 	track_pid "$!"
@@ -423,10 +443,18 @@ restrict_models() {
 	((${#MODELS[@]} > 0)) || skip "none of $* is in SERVER_MODELS"
 }
 
-# for_each_model CHECK [args...]: runs "CHECK args... MODEL" for every model,
-# each in a subshell with errexit so the first failing command ends that
-# model's check only. Every model runs; the test fails naming each model
-# that failed. Processes a check left running are stopped before the next.
+# tcp_only: for a test of what only TCP has (a port, an address,
+# SO_REUSEPORT): for_each_model runs it over TCP alone.
+tcp_only() {
+	TRANSPORTS=(tcp)
+}
+
+# for_each_model CHECK [args...]: runs "CHECK args... MODEL" for every model
+# over every transport of TRANSPORTS (TRANSPORT set for start_server), each
+# in a subshell with errexit so the first failing command ends that model's
+# check only. Every model runs; the test fails naming each model (and
+# transport) that failed. Processes a check left running are stopped before
+# the next.
 # A suite that defines after_each_model gets it called, in the same subshell,
 # after each check that passed ("after_each_model MODEL"): checks common to
 # every test go there.
@@ -447,23 +475,26 @@ for_each_model() {
 			failed+=("$model")
 			continue
 		fi
-		echo "# --- $model" >&2
 		ran=$((ran + 1))
-		set +e
-		(
+		for TRANSPORT in "${TRANSPORTS[@]}"; do
+			echo "# --- $model ($TRANSPORT)" >&2
+			set +e
+			(
+				set -e
+				"$@" "$model"
+				if declare -F after_each_model >/dev/null; then
+					after_each_model "$model"
+				fi
+			)
+			status=$?
 			set -e
-			"$@" "$model"
-			if declare -F after_each_model >/dev/null; then
-				after_each_model "$model"
+			stop_tracked_processes
+			if ((status != 0)); then
+				echo "# ^^^ $model ($TRANSPORT): FAILED" >&2
+				failed+=("$model ($TRANSPORT)")
 			fi
-		)
-		status=$?
-		set -e
-		stop_tracked_processes
-		if ((status != 0)); then
-			echo "# ^^^ $model: FAILED" >&2
-			failed+=("$model")
-		fi
+		done
+		TRANSPORT=tcp
 	done
 	if ((${#failed[@]} > 0)); then
 		echo "# failed for: ${failed[*]}" >&2
@@ -589,5 +620,5 @@ crowd_counts() {
 # fails at once and is tried again). 10 s for each try, as a slow machine
 # may need seconds for one; wait_until's deadline bounds them all.
 served_again_eventually() {
-	"$PROBE" -p "$SERVER_PORT" ping -t 10000 >/dev/null 2>&1
+	"$PROBE" "${SERVER_AT[@]}" ping -t 10000 >/dev/null 2>&1
 }

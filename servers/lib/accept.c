@@ -27,10 +27,18 @@
  * process may block in accept (true of every model). */
 static int spare_fd = -1;
 static pthread_rwlock_t spare_lock = PTHREAD_RWLOCK_INITIALIZER;
+/* Whether the listener is TCP (accept_prepare). */
+static bool conns_are_tcp = true;
 
-void accept_reserve_spare(void)
+static void accept_reserve_spare(void)
 {
 	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+void accept_prepare(bool tcp)
+{
+	conns_are_tcp = tcp;
+	accept_reserve_spare();
 }
 
 /* True when a connection is waiting to be accepted: poll needs no new fd. */
@@ -53,9 +61,10 @@ static void set_nodelay(int fd)
 
 void conn_accepted(int fd, const struct sockaddr *peer)
 {
-	set_nodelay(fd);
+	if (conns_are_tcp)
+		set_nodelay(fd);
 	if (trace_enabled) {
-		struct sockaddr_storage asked;
+		struct sockaddr_storage asked = { 0 };
 		socklen_t asked_len = sizeof asked;
 		char peer_text[INET6_ADDRSTRLEN + 16] = "?";
 
@@ -69,7 +78,7 @@ void conn_accepted(int fd, const struct sockaddr *peer)
 
 int accept_conn(int listenfd)
 {
-	struct sockaddr_storage peer;
+	struct sockaddr_storage peer = { 0 }; /* a Unix peer's name is mostly empty */
 	socklen_t peer_len = sizeof peer;
 	int fd, saved_errno;
 

@@ -11,14 +11,17 @@
 #ifndef LIB_ACCEPT_H
 #define LIB_ACCEPT_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 /* How many connections an event loop accepts each time the listener is
  * readable: a burst of connections must not starve the clients already in. */
 #define ACCEPT_BATCH 64
 
-/* Opens the spare descriptor; the server's start-up calls it. */
-void accept_reserve_spare(void);
+/* The server's start-up calls it once it listens: opens the spare
+ * descriptor, and says whether connections will be TCP ones (they get
+ * TCP_NODELAY) or Unix-domain ones (nothing to set). */
+void accept_prepare(bool tcp);
 
 /* Accepts one connection and returns its fd, or -1 with errno set (EAGAIN on
  * an empty non-blocking listener, EINTR, EINVAL once the listener is shut

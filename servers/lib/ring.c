@@ -77,13 +77,26 @@ void ring_cancel(struct io_uring *ring, uint64_t data)
 	io_uring_sqe_set_data64(sqe, 0);
 }
 
+/* What ring_wait waits for "forever": a day. */
+#define WAIT_FOREVER_S (24 * 3600)
+
 int ring_wait(struct io_uring *ring, const sigset_t *mask, long timeout_ms)
 {
+	/* Always a timeout, even for "forever": when a signal cuts short an
+	 * io_uring_enter that submitted something, it returns the count
+	 * submitted, not EINTR, and liburing, given no timeout, goes back to
+	 * wait in a second call, its signal already handled: a stop would
+	 * then wait for the next completion, which over a Unix socket may
+	 * never come (its listener's shutdown completes no accept). With a
+	 * timeout it makes one call and returns. */
 	struct __kernel_timespec timeout = { .tv_sec = timeout_ms / 1000,
 		                             .tv_nsec = timeout_ms % 1000 * 1000000 };
 	struct io_uring_cqe *cqe;
-	int rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, timeout_ms < 0 ? NULL : &timeout,
-	                                          (sigset_t *)mask);
+	int rc;
+
+	if (timeout_ms < 0)
+		timeout = (struct __kernel_timespec){ .tv_sec = WAIT_FOREVER_S };
+	rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &timeout, (sigset_t *)mask);
 
 	if (rc == -EINTR || rc == -EAGAIN || rc == -EBUSY || rc == -ETIME)
 		return 0;

@@ -7,10 +7,12 @@
 #include "error.h"
 #include "signals.h"
 #include "trace.h"
+#include "unixsock.h"
 #include "wrappers.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* Where every option's help text starts in --help: the width of the
@@ -57,6 +60,9 @@ static void print_usage(FILE *out, const struct server_model *model)
 	             "TCP port (default " DEFAULT_PORT "; 0 picks a free port)");
 	print_option(out, "-b, --bind ADDR",
 	             "address to listen on (default " DEFAULT_BIND "; IPv6 literals work)");
+	print_option(out, "-u, --unix PATH",
+	             "listen on a Unix-domain stream socket at PATH instead of TCP\n"
+	             "(-p and -b unused); removed again at a clean stop");
 	if (model->features & FEATURE_WORKERS)
 		print_workers_option(out, model);
 	if (model->features & FEATURE_MAX_CONNS)
@@ -68,9 +74,10 @@ static void print_usage(FILE *out, const struct server_model *model)
 	print_option(out, "-h, --help", "show this help and exit");
 	print_option(out, "-V, --version", "show the version and exit");
 	fprintf(out,
-	        "\nPrints 'listening on ADDR:PORT (%s)' when ready. Stops cleanly on\n"
-	        "SIGINT or SIGTERM (exit 0); exit 1 on a runtime failure, 2 on a usage error.\n",
-	        model->name);
+	        "\nPrints 'listening on ADDR:PORT (%s)' (with -u: 'listening on unix:PATH\n"
+	        "(%s)') when ready. Stops cleanly on SIGINT or SIGTERM (exit 0); exit 1 on a\n"
+	        "runtime failure, 2 on a usage error.\n",
+	        model->name, model->name);
 }
 
 static void usage_error(const struct server_model *model, const char *fmt, ...)
@@ -106,6 +113,16 @@ static long parse_count(const struct server_model *model, const char *option, co
 	return value;
 }
 
+static const char *parse_unix_path(const struct server_model *model, const char *text)
+{
+	if (*text == '\0')
+		usage_error(model, "-u/--unix: the path is empty");
+	if (!unix_path_fits(text))
+		usage_error(model, "-u/--unix: '%s' is longer than a socket path may be (%zu bytes)",
+		            text, sizeof((struct sockaddr_un *)0)->sun_path - 1);
+	return text;
+}
+
 /* A bind address must resolve without DNS: a numeric address or a name in
  * /etc/hosts such as localhost. */
 static void check_bind_addr(const struct server_model *model, const char *addr)
@@ -126,13 +143,14 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 	struct option longopts[16] = {
 		{ "port", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
+		{ "unix", required_argument, NULL, 'u' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "max-conns", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 	};
-	size_t count = 7;
+	size_t count = 8;
 	int c;
 
 	err_init(argv[0]);
@@ -146,13 +164,16 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 	if (model->features & FEATURE_REUSEPORT)
 		longopts[count++] = (struct option){ "reuseport", no_argument, NULL, 'R' };
 	opterr = 0; /* we print our own messages, then the usage */
-	while ((c = getopt_long(argc, argv, ":p:b:w:m:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:b:u:w:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			opts->port = parse_port(model, optarg);
 			break;
 		case 'b':
 			opts->bind_addr = optarg;
+			break;
+		case 'u':
+			opts->unix_path = parse_unix_path(model, optarg);
 			break;
 		case 'w':
 			if (!(model->features & FEATURE_WORKERS))
@@ -186,6 +207,8 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 	}
 	if (optind < argc)
 		usage_error(model, "unexpected argument '%s'", argv[optind]);
+	if (opts->reuseport && opts->unix_path != NULL)
+		usage_error(model, "--reuseport needs TCP: a Unix-domain socket has no SO_REUSEPORT");
 	check_bind_addr(model, opts->bind_addr);
 	trace_init(opts->verbose);
 }
@@ -276,7 +299,7 @@ static void server_prepare(void)
 /* Start-up after the listeners: the spare descriptor and the readiness line. */
 static void server_ready(const struct server_model *model, int listenfd, const char *where)
 {
-	accept_reserve_spare();
+	accept_prepare(strncmp(where, "unix:", 5) != 0);
 	signals_watch_listener(listenfd);
 	trace("listen", listenfd, "addr=%s model=%s", where, model->name);
 	/* Scripts wait for this line: print it once and flush. A closed stdout
@@ -285,14 +308,28 @@ static void server_ready(const struct server_model *model, int listenfd, const c
 	fflush(stdout);
 }
 
+/* Room for "unix:" and the longest socket path, or an address and port. */
+#define WHERE_BYTES (sizeof((struct sockaddr_un *)0)->sun_path + 8)
+
+/* Listens on opts->unix_path; its name for the readiness line in where. */
+static int Listen_unix(const struct server_options *opts, char *where, size_t where_bytes)
+{
+	snprintf(where, where_bytes, "unix:%s", opts->unix_path);
+	return unix_listen(opts->unix_path);
+}
+
 int server_listen(const struct server_model *model, const struct server_options *opts)
 {
-	char where[INET6_ADDRSTRLEN + 16], port[8];
+	char where[WHERE_BYTES], port[8];
 	int listenfd;
 
 	server_prepare();
-	listenfd = Listen_on(opts, opts->port, false);
-	listener_address(listenfd, where, sizeof where, port, sizeof port);
+	if (opts->unix_path != NULL) {
+		listenfd = Listen_unix(opts, where, sizeof where);
+	} else {
+		listenfd = Listen_on(opts, opts->port, false);
+		listener_address(listenfd, where, sizeof where, port, sizeof port);
+	}
 	server_ready(model, listenfd, where);
 	return listenfd;
 }
@@ -300,9 +337,20 @@ int server_listen(const struct server_model *model, const struct server_options 
 void server_listen_group(const struct server_model *model, const struct server_options *opts,
                          int *fds, int count)
 {
-	char where[INET6_ADDRSTRLEN + 16], port[8];
+	char where[WHERE_BYTES], port[8];
 
 	server_prepare();
+	if (opts->unix_path != NULL) {
+		fds[0] = Listen_unix(opts, where, sizeof where);
+		for (int i = 1; i < count; i++) {
+			fds[i] = fcntl(fds[0], F_DUPFD_CLOEXEC, 0);
+			if (fds[i] < 0)
+				err_sys("dup of the listener");
+			trace("listen", fds[i], "addr=%s shared=%d/%d", where, i + 1, count);
+		}
+		server_ready(model, fds[0], where);
+		return;
+	}
 	/* Any process of the same user may join an SO_REUSEPORT group. A plain
 	 * listener cannot bind where anything listens: if it can, the port is
 	 * free. Port 0 asks the kernel for a free port anyway. */

@@ -38,6 +38,7 @@ struct server_model {
 struct server_options {
 	const char *bind_addr;
 	const char *port;
+	const char *unix_path; /* -u/--unix: listen there instead of TCP; NULL: TCP */
 	long workers;
 	long max_conns;
 	bool verbose;
@@ -60,7 +61,9 @@ int server_listen(const struct server_model *model, const struct server_options 
  * hash of its addresses, so each listener has its own accept queue. Fills
  * fds[0..count-1]. Before it binds the group it checks that nothing holds
  * the port, so a second server on the same port still fails (exit 1, address
- * in use) instead of quietly sharing its clients. */
+ * in use) instead of quietly sharing its clients. A Unix-domain socket has
+ * no SO_REUSEPORT: with -u, the fds are count descriptors of one listener,
+ * one accept queue that every worker takes from. */
 void server_listen_group(const struct server_model *model, const struct server_options *opts,
                          int *fds, int count);
 

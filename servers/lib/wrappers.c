@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int Socket(int family, int type, int protocol)
@@ -155,6 +156,14 @@ void format_sockaddr(const struct sockaddr *sa, char *out, size_t out_bytes)
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
 		port = ntohs(in6->sin6_port);
 		snprintf(out, out_bytes, "[%s]:%u", host, port);
+	} else if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+
+		/* A client's end is usually unnamed: its path is empty. */
+		if (un->sun_path[0] == '\0')
+			snprintf(out, out_bytes, "unix");
+		else
+			snprintf(out, out_bytes, "unix:%.*s", (int)sizeof un->sun_path, un->sun_path);
 	} else {
 		snprintf(out, out_bytes, "(family %d)", sa->sa_family);
 	}

@@ -39,7 +39,8 @@ long raise_fd_limit(void);
 /* Strict number parsing for options: the whole text must be a number. */
 bool parse_long(const char *text, long min, long max, long *out);
 
-/* "127.0.0.1:9877" or "[::1]:9877" for a socket address. */
+/* "127.0.0.1:9877", "[::1]:9877" or "unix:/tmp/echo.sock" ("unix" when
+ * unnamed) for a socket address; a long path is cut to fit out. */
 void format_sockaddr(const struct sockaddr *sa, char *out, size_t out_bytes);
 
 /* The CPUs this process may run on (sched_getaffinity): under taskset -c 0

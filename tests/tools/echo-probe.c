@@ -1,7 +1,8 @@
 /*
  * echo-probe - the test client tests/servers.bats drives the echo servers with.
  *
- * It connects to HOST:PORT and plays one of ten client roles, checking every
+ * It connects to HOST:PORT (or, with -u, to a Unix-domain socket) and plays
+ * one of ten client roles, checking every
  * byte that comes back and giving every wait a deadline:
  *
  *   stream  CLIENTS clients at once each send SIZE bytes (seeded random data,
@@ -75,6 +76,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,6 +106,7 @@ enum read_policy { READ_ALWAYS, READ_WHEN_BLOCKED, READ_AFTER_SEND };
 struct probe_options {
 	const char *host;
 	const char *port;
+	const char *unix_path; /* -u: a Unix-domain socket instead of host:port */
 	enum probe_mode mode;
 	long clients;
 	long long size_bytes; /* -1: the mode's default */
@@ -256,8 +259,19 @@ static int connect_nonblocking(const struct addrinfo *ai, int64_t deadline_ms)
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, ai->ai_protocol);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-		return fd;
+	/* A Unix-domain connect to a full listen queue fails with EAGAIN where
+	 * TCP's would wait: try again until the deadline. */
+	for (;;) {
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			return fd;
+		if (errno != EAGAIN || ai->ai_family != AF_UNIX)
+			break;
+		if (ms_until(deadline_ms) == 0) {
+			errno = ETIMEDOUT;
+			goto fail;
+		}
+		poll(NULL, 0, 1);
+	}
 	if (errno != EINPROGRESS)
 		goto fail;
 	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
@@ -280,6 +294,23 @@ fail:
 	return -1;
 }
 
+/* The same, to the Unix-domain socket at path. */
+static int probe_connect_unix(const char *path, int64_t deadline_ms)
+{
+	struct sockaddr_un un = { .sun_family = AF_UNIX };
+	struct addrinfo ai = { .ai_family = AF_UNIX,
+		               .ai_socktype = SOCK_STREAM,
+		               .ai_addr = (struct sockaddr *)&un,
+		               .ai_addrlen = sizeof un };
+	int fd;
+
+	snprintf(un.sun_path, sizeof un.sun_path, "%s", path);
+	fd = connect_nonblocking(&ai, deadline_ms);
+	if (fd < 0)
+		err_ret("connect to unix:%s", path);
+	return fd;
+}
+
 /* Returns a connected non-blocking socket, or -1 after saying why. */
 static int probe_connect(const struct probe_options *o)
 {
@@ -288,6 +319,8 @@ static int probe_connect(const struct probe_options *o)
 	struct addrinfo *res;
 	int rc, fd;
 
+	if (o->unix_path != NULL)
+		return probe_connect_unix(o->unix_path, now_ms() + o->timeout_ms);
 	rc = getaddrinfo(o->host, o->port, &hints, &res);
 	if (rc != 0) {
 		err_msg("%s port %s: %s", o->host, o->port, gai_strerror(rc));
@@ -1319,7 +1352,8 @@ static void usage(FILE *out)
 	    out,
 	    "Usage: echo-probe [options] stream|ping|hog|shed|reset|crowd|stall|quit|churn|bulk\n"
 	    "  -H, --host ADDR       numeric address (default 127.0.0.1; ::1 works)\n"
-	    "  -p, --port N          server port (required)\n"
+	    "  -p, --port N          server port (required, unless -u)\n"
+	    "  -u, --unix PATH       a Unix-domain stream socket instead of TCP\n"
 	    "  -c, --clients N       stream, crowd, stall, reset, quit: clients at once\n"
 	    "                        (default 1)\n"
 	    "  -n, --size BYTES      bytes per client; KiB/MiB suffixes (stream, reset,\n"
@@ -1445,6 +1479,7 @@ static void parse_options(int argc, char **argv, struct probe_options *o)
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'H' },
 		{ "port", required_argument, NULL, 'p' },
+		{ "unix", required_argument, NULL, 'u' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "size", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
@@ -1475,13 +1510,16 @@ static void parse_options(int argc, char **argv, struct probe_options *o)
 		                     .settle_ms = 500,
 		                     .timeout_ms = 10000,
 		                     .repeat = 1 };
-	while ((c = getopt_long(argc, argv, "H:p:c:n:s:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "H:p:u:c:n:s:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			o->host = optarg;
 			break;
 		case 'p':
 			o->port = optarg;
+			break;
+		case 'u':
+			o->unix_path = optarg;
 			break;
 		case 'c':
 			o->clients = parse_number(optarg, 1, MAX_CLIENTS);
@@ -1546,8 +1584,8 @@ static void parse_options(int argc, char **argv, struct probe_options *o)
 	if (optind != argc - 1)
 		usage_error("%s", "give exactly one mode");
 	o->mode = parse_mode(argv[optind]);
-	if (o->port == NULL)
-		usage_error("%s", "-p PORT is required");
+	if (o->port == NULL && o->unix_path == NULL)
+		usage_error("%s", "-p PORT or -u PATH is required");
 	if (o->size_bytes < 0)
 		o->size_bytes = default_size_bytes(o->mode);
 }
