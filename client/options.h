@@ -24,7 +24,7 @@ enum transport {
 struct options {
 	const char *host;
 	const char *port;
-	const char *unix_path;        /* --unix, or NULL */
+	const char *unix_path; /* --unix, or NULL */
 	enum transport transport;
 	struct sockaddr_storage addr; /* host:port or the Unix path, resolved once */
 	socklen_t addr_len;

@@ -65,7 +65,7 @@
 /* A Unix-domain connect to a full listen queue fails at once (EAGAIN) where
  * TCP's would wait: it is tried again this much later, until the connect
  * timeout, as TCP retries its SYN. */
-#define BACKLOG_RETRY_NS 1000000ll
+#define BACKLOG_RETRY_NS   1000000ll
 #define WORKER_STACK_BYTES (256 * 1024)
 
 enum conn_state {
@@ -522,8 +522,8 @@ static void conn_connect(struct worker *w, struct conn *c, int64_t now_ns)
 		if (errno == EAGAIN && opts->transport == TRANSPORT_UNIX)
 			conn_backlog_full(w, c, now_ns);
 		else
-			conn_fail(w, c, ERROR_CONNECT, "connection %" PRIu64 ": connect: %s",
-			          c->id, strerror(errno));
+			conn_fail(w, c, ERROR_CONNECT, "connection %" PRIu64 ": connect: %s", c->id,
+			          strerror(errno));
 		return;
 	}
 	/* Registered after connect(): if the handshake is already over, the

@@ -118,8 +118,9 @@ static const char *parse_unix_path(const struct server_model *model, const char 
 	if (*text == '\0')
 		usage_error(model, "-u/--unix: the path is empty");
 	if (!unix_path_fits(text))
-		usage_error(model, "-u/--unix: '%s' is longer than a socket path may be (%zu bytes)",
-		            text, sizeof((struct sockaddr_un *)0)->sun_path - 1);
+		usage_error(model,
+		            "-u/--unix: '%s' is longer than a socket path may be (%zu bytes)", text,
+		            sizeof((struct sockaddr_un *)0)->sun_path - 1);
 	return text;
 }
 
@@ -208,7 +209,8 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 	if (optind < argc)
 		usage_error(model, "unexpected argument '%s'", argv[optind]);
 	if (opts->reuseport && opts->unix_path != NULL)
-		usage_error(model, "--reuseport needs TCP: a Unix-domain socket has no SO_REUSEPORT");
+		usage_error(model,
+		            "--reuseport needs TCP: a Unix-domain socket has no SO_REUSEPORT");
 	check_bind_addr(model, opts->bind_addr);
 	trace_init(opts->verbose);
 }

@@ -163,7 +163,8 @@ void format_sockaddr(const struct sockaddr *sa, char *out, size_t out_bytes)
 		if (un->sun_path[0] == '\0')
 			snprintf(out, out_bytes, "unix");
 		else
-			snprintf(out, out_bytes, "unix:%.*s", (int)sizeof un->sun_path, un->sun_path);
+			snprintf(out, out_bytes, "unix:%.*s", (int)sizeof un->sun_path,
+			         un->sun_path);
 	} else {
 		snprintf(out, out_bytes, "(family %d)", sa->sa_family);
 	}
