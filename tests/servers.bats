@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # shellcheck disable=SC2030,SC2031,SC2154 # bats run sets status, output, stderr
+# shellcheck disable=SC2153 # TRANSPORT: set by for_each_model (test_helper.bash)
 # The echo servers against their contract (README.md, "What every server
 # guarantees (and the tests check)").
 #
@@ -524,7 +525,7 @@ check_unix_path_taken() {
 }
 
 @test "-u PATH: a path a live server holds is refused (exit 1, the path named), a stale socket file is replaced, and a path that is not a socket is refused and left untouched" {
-	TRANSPORTS=(unix)
+	unix_only
 	for_each_model check_unix_path_taken
 }
 

@@ -449,6 +449,11 @@ tcp_only() {
 	TRANSPORTS=(tcp)
 }
 
+# unix_only: for a test of what only a Unix-domain socket has (its file).
+unix_only() {
+	TRANSPORTS=(unix)
+}
+
 # for_each_model CHECK [args...]: runs "CHECK args... MODEL" for every model
 # over every transport of TRANSPORTS (TRANSPORT set for start_server), each
 # in a subshell with errexit so the first failing command ends that model's
