@@ -161,6 +161,58 @@ teardown() {
 	[[ "$header" == *client_cpu* && "$row" == closed,2,* ]]
 }
 
+@test "-u/--unix PATH drives a Unix-domain socket in every mode (closed, open, churn, idle); JSON and CSV name the transport" {
+	local mode args
+	TRANSPORT=unix start_server epoll-lt
+	for mode in closed open churn idle; do
+		case $mode in
+		closed) args=(-c 4 -P 2) ;;
+		open) args=(-c 4 -r 2000) ;;
+		churn) args=(-c 4 --churn) ;;
+		idle) args=(-c 2 --idle 200) ;;
+		esac
+		run_loadgen --unix "$SERVER_SOCK" "${args[@]}" -d 300ms -W 100ms --format json
+		expect_status 0
+		json_true '.transport == "unix" and .messages > 0 and .complete'
+		json_true '.errors == {"connect":0,"mismatch":0,"reset":0,"timeout":0}'
+		[[ $mode != churn ]] || json_true '.mode == "churn" and .connects > 0'
+		[[ $mode != open ]] || json_true '.mode == "open"'
+	done
+	# Every idle connection reached the server (its trace is off: count its
+	# descriptors while a run holds them).
+	spawn_loadgen -u "$SERVER_SOCK" -c 1 --idle 300 -d 2s -W 0 -q
+	wait_until "$WAIT_MS" fd_count_at_least "$SERVER_PID" 300
+	wait_loadgen "$LOADGEN_DEADLINE_S"
+	expect_status 0
+	run_loadgen -u "$SERVER_SOCK" -c 2 -d 200ms -W 0 --format csv
+	expect_status 0
+	[[ $(sed -n 1p <<<"$LG_OUT") == *,transport ]] || fail "no transport column: $(sed -n 1p <<<"$LG_OUT")"
+	[[ $(sed -n 2p <<<"$LG_OUT") == *,unix ]] || fail "the row does not end in unix"
+	run_loadgen -u "$SERVER_SOCK" -c 2 -d 200ms -W 0
+	expect_status 0
+	[[ $LG_OUT == *"against unix:$SERVER_SOCK"* ]] || fail "the summary does not name the socket"
+	# TCP is named too.
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -d 200ms -W 0 --format json
+	json_true '.transport == "tcp"'
+}
+
+# fd_count_at_least PID N: PID holds N descriptors or more.
+fd_count_at_least() {
+	(($(fd_count "$1") >= $2))
+}
+
+@test "-u/--unix: a path nobody listens on is connect errors and exit 1, an empty or too long path exit 2" {
+	run_loadgen -u "$BATS_TEST_TMPDIR/nobody.sock" -c 1 -d 200ms -W 0 --format json
+	expect_status 1
+	json_true '.errors.connect > 0 and .messages == 0'
+	run_loadgen -u "" -d 200ms
+	expect_status 2
+	run_loadgen -u "$BATS_TEST_TMPDIR/$(printf 'x%.0s' {1..120})" -d 200ms
+	expect_status 2
+	[[ $LG_ERR == *"-u/--unix"* ]] || fail "the message does not name the option: $LG_ERR"
+}
+
 @test "progress goes to stderr only when it is a terminal" {
 	start_peer echo
 	run_loadgen -p "$PEER_PORT" -c 2 -d 1500ms -W 0
@@ -383,7 +435,8 @@ teardown() {
 # ---- the suite's own servers -------------------------------------------------------
 
 # check_server MODEL CONNECTIONS [server options...]: a short closed-loop
-# run and a short churn run against bin/echo-MODEL, with no error of any
+# run and a short churn run against bin/echo-MODEL, over TCP and over a
+# Unix-domain socket, with no error of any
 # kind. A model that cannot run here (bench/models.sh: uring or libevent
 # built without their library, io_uring unavailable) is skipped with the
 # reason.
@@ -394,13 +447,16 @@ check_server() {
 		skip "$model: $reason"
 	fi
 	[[ -x "$SERVERS_DIR/echo-$model" ]] || fail "$SERVERS_DIR/echo-$model is missing (run make)"
-	start_server "$model" "$@"
-	run_loadgen -p "$SERVER_PORT" -c "$conns" -P 2 -s 100 -d 500ms -W 200ms --format json
-	expect_status 0
-	json_true '.messages > 0 and .complete'
-	run_loadgen -p "$SERVER_PORT" -c "$conns" --churn -d 500ms -W 100ms --format json
-	expect_status 0
-	json_true '.messages > 0 and .complete'
+	for TRANSPORT in tcp unix; do
+		start_server "$model" "$@"
+		run_loadgen "${SERVER_AT[@]}" -c "$conns" -P 2 -s 100 -d 500ms -W 200ms --format json
+		expect_status 0
+		json_true '.messages > 0 and .complete'
+		run_loadgen "${SERVER_AT[@]}" -c "$conns" --churn -d 500ms -W 100ms --format json
+		expect_status 0
+		json_true '.messages > 0 and .complete'
+		stop_server
+	done
 }
 
 # The iterative server serves one client at a time: one connection.
