@@ -447,6 +447,7 @@ check_server() {
 		skip "$model: $reason"
 	fi
 	[[ -x "$SERVERS_DIR/echo-$model" ]] || fail "$SERVERS_DIR/echo-$model is missing (run make)"
+	# shellcheck disable=SC2034 # TRANSPORT: read by start_server
 	for TRANSPORT in tcp unix; do
 		start_server "$model" "$@"
 		run_loadgen "${SERVER_AT[@]}" -c "$conns" -P 2 -s 100 -d 500ms -W 200ms --format json
