@@ -76,7 +76,7 @@ static void check_limits(const struct options *opts)
 		         "(already raised to the hard limit); raise the hard limit "
 		         "(ulimit -Hn, limits.conf, LimitNOFILE=) or use fewer connections",
 		         conns, needed_fds, fd_limit);
-	if (opts->transport == TRANSPORT_TCP && local_port_range(&low, &high) &&
+	if (opts->transport != TRANSPORT_UNIX && local_port_range(&low, &high) &&
 	    conns > high - low + 1)
 		err_quit("%ld connections to one server address need %ld local ports, but "
 		         "net.ipv4.ip_local_port_range (%ld-%ld) has %ld; widen it "

@@ -8,6 +8,8 @@
  */
 #include "options.h"
 
+#include "datagram.h"
+
 #include "wrap.h"
 
 #include <errno.h>
@@ -27,6 +29,7 @@
 #define DEFAULT_DURATION        "5s"
 #define DEFAULT_WARMUP          "1s"
 #define DEFAULT_CONNECT_TIMEOUT "2s"
+#define DEFAULT_LOSS_TIMEOUT    "1s"
 #define DEFAULT_SEED            1
 
 #define MAX_CONNECTIONS 1000000
@@ -47,6 +50,8 @@ enum {
 	OPT_SEED,
 	OPT_CONNECT_TIMEOUT,
 	OPT_SERVER_PID,
+	OPT_UDP,
+	OPT_LOSS_TIMEOUT,
 };
 
 struct unit {
@@ -80,6 +85,11 @@ static void options_usage(FILE *out)
 	    "  -p, --port N             server port (default %s)\n"
 	    "  -u, --unix PATH          connect to a Unix-domain stream socket at PATH\n"
 	    "                           instead of TCP (-H and -p unused)\n"
+	    "      --udp                UDP datagrams to -H:-p (echo-udp): each carries its\n"
+	    "                           connection and sequence number; loss, duplicates\n"
+	    "                           and reordering are counted (-s at least 16)\n"
+	    "      --loss-timeout T     --udp: a datagram not echoed within T is lost\n"
+	    "                           (default %s)\n"
 	    "  -c, --connections N      active connections (default %d)\n"
 	    "  -d, --duration T         measured time, warm-up excluded (default %s)\n"
 	    "  -W, --warmup T           unmeasured time before it; 0 for none (default %s)\n"
@@ -107,9 +117,9 @@ static void options_usage(FILE *out)
 	    "(a bare number is seconds).\n"
 	    "Exit status: 0 when the run completed without errors, 1 otherwise,\n"
 	    "2 on a usage error, 130 when interrupted (the partial results are printed).\n",
-	    prog_name, DEFAULT_BIND, DEFAULT_PORT, DEFAULT_CONNECTIONS, DEFAULT_DURATION,
-	    DEFAULT_WARMUP, DEFAULT_SIZE_BYTES, DEFAULT_PIPELINE, DEFAULT_THREADS, DEFAULT_SEED,
-	    DEFAULT_CONNECT_TIMEOUT);
+	    prog_name, DEFAULT_BIND, DEFAULT_PORT, DEFAULT_LOSS_TIMEOUT, DEFAULT_CONNECTIONS,
+	    DEFAULT_DURATION, DEFAULT_WARMUP, DEFAULT_SIZE_BYTES, DEFAULT_PIPELINE, DEFAULT_THREADS,
+	    DEFAULT_SEED, DEFAULT_CONNECT_TIMEOUT);
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -272,7 +282,9 @@ static void unix_target(struct options *opts)
 /* Resolves host:port once, now, so a bad host is a usage error (exit 2). */
 static void resolve_target(struct options *opts)
 {
-	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+	struct addrinfo hints = { .ai_flags = AI_NUMERICSERV,
+		                  .ai_socktype =
+		                      opts->transport == TRANSPORT_UDP ? SOCK_DGRAM : SOCK_STREAM };
 	struct addrinfo *res;
 	int rc;
 
@@ -288,13 +300,33 @@ static void resolve_target(struct options *opts)
 	freeaddrinfo(res);
 }
 
+/* What a UDP run cannot do: there are no connections to churn, hold idle
+ * or reach by a Unix path, and a datagram has a header and a size limit. */
+static void check_udp(const struct options *opts)
+{
+	if (opts->unix_path != NULL)
+		usage_error("--udp: not with -u/--unix (a Unix-domain stream socket)");
+	if (opts->churn)
+		usage_error("--churn: UDP has no connections to open and close (--udp)");
+	if (opts->idle > 0)
+		usage_error("--idle: UDP has no connections to hold idle (--udp)");
+	if (opts->size_bytes < DATAGRAM_HEADER_BYTES || opts->size_bytes > DATAGRAM_MAX_BYTES)
+		usage_error("-s/--size: a --udp datagram is %d to %d bytes (its first %d carry the "
+		            "connection and sequence number)",
+		            DATAGRAM_HEADER_BYTES, DATAGRAM_MAX_BYTES, DATAGRAM_HEADER_BYTES);
+}
+
 /* Combinations that cannot mean what the user wrote. */
-static void check_combinations(struct options *opts, bool pipeline_given)
+static void check_combinations(struct options *opts, bool pipeline_given, bool loss_timeout_given)
 {
 	if (pipeline_given && opts->pipeline > 1 && opts->churn)
 		usage_error("-P/--pipeline: --churn sends one message per connection");
 	if (pipeline_given && opts->pipeline > 1 && opts->rate_per_s > 0)
 		usage_error("-P/--pipeline: the open loop (-r) does not limit messages in flight");
+	if (opts->transport == TRANSPORT_UDP)
+		check_udp(opts);
+	else if (loss_timeout_given)
+		usage_error("--loss-timeout: only UDP datagrams are lost (add --udp)");
 	if (opts->threads > opts->connections) {
 		opts->threads = opts->connections;
 		opts->threads_clamped = true;
@@ -314,6 +346,7 @@ static void options_defaults(struct options *opts)
 		.warmup_ns = parse_time("-W", DEFAULT_WARMUP, true),
 		.connect_timeout_ns =
 		    parse_time("--connect-timeout", DEFAULT_CONNECT_TIMEOUT, false),
+		.loss_timeout_ns = parse_time("--loss-timeout", DEFAULT_LOSS_TIMEOUT, false),
 		.seed = DEFAULT_SEED,
 		.format = FORMAT_HUMAN,
 	};
@@ -348,12 +381,14 @@ void options_parse(int argc, char **argv, struct options *opts)
 		{ "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
 		{ "server-pid", required_argument, NULL, OPT_SERVER_PID },
 		{ "unix", required_argument, NULL, 'u' },
+		{ "udp", no_argument, NULL, OPT_UDP },
+		{ "loss-timeout", required_argument, NULL, OPT_LOSS_TIMEOUT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool pipeline_given = false;
+	bool pipeline_given = false, loss_timeout_given = false;
 	int c;
 
 	err_init(argv[0]);
@@ -410,7 +445,15 @@ void options_parse(int argc, char **argv, struct options *opts)
 			break;
 		case 'u':
 			opts->unix_path = parse_unix_path("-u/--unix", optarg);
-			opts->transport = TRANSPORT_UNIX;
+			if (opts->transport != TRANSPORT_UDP)
+				opts->transport = TRANSPORT_UNIX;
+			break;
+		case OPT_UDP:
+			opts->transport = TRANSPORT_UDP;
+			break;
+		case OPT_LOSS_TIMEOUT:
+			opts->loss_timeout_ns = parse_time("--loss-timeout", optarg, false);
+			loss_timeout_given = true;
 			break;
 		case 'q':
 			opts->quiet = true;
@@ -427,7 +470,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	check_combinations(opts, pipeline_given);
+	check_combinations(opts, pipeline_given, loss_timeout_given);
 	resolve_target(opts);
 }
 
@@ -440,5 +483,9 @@ const char *options_mode(const struct options *opts)
 
 const char *options_transport(const struct options *opts)
 {
-	return opts->transport == TRANSPORT_UNIX ? "unix" : "tcp";
+	static const char *const names[] = {
+		[TRANSPORT_TCP] = "tcp", [TRANSPORT_UNIX] = "unix", [TRANSPORT_UDP] = "udp"
+	};
+
+	return names[opts->transport];
 }

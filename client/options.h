@@ -19,6 +19,7 @@ enum output_format {
 enum transport {
 	TRANSPORT_TCP,
 	TRANSPORT_UNIX, /* --unix PATH: a Unix-domain stream socket */
+	TRANSPORT_UDP,  /* --udp: datagrams (datagram.h) */
 };
 
 struct options {
@@ -38,6 +39,7 @@ struct options {
 	uint64_t duration_ns; /* measured time */
 	uint64_t warmup_ns;   /* unmeasured time before it; may be 0 */
 	uint64_t connect_timeout_ns;
+	uint64_t loss_timeout_ns; /* --udp: a datagram not echoed within it is lost */
 	uint64_t seed;
 	enum output_format format;
 	bool quiet;           /* no progress line, no notes on stderr */
@@ -52,7 +54,7 @@ void options_parse(int argc, char **argv, struct options *opts);
 /* "closed", "open" or "churn", as in the JSON "mode" key. */
 const char *options_mode(const struct options *opts);
 
-/* "tcp" or "unix", as in the JSON "transport" key. */
+/* "tcp", "unix" or "udp", as in the JSON "transport" key. */
 const char *options_transport(const struct options *opts);
 
 #endif

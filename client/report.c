@@ -132,6 +132,20 @@ static void field_server(struct field_list *list, const struct report *r)
 	           (double)f->ctx_switches / messages, 3);
 }
 
+/* --udp: what became of the datagrams; null for a stream. */
+static void field_datagrams(struct field_list *list, const struct report *r)
+{
+	const struct datagram_counts *d = &r->stats->datagrams;
+	bool udp = r->opts->transport == TRANSPORT_UDP;
+
+	list->group = "datagrams";
+	field_count_if(list, "lost", udp, d->lost);
+	field_count_if(list, "duplicated", udp, d->duplicated);
+	field_count_if(list, "reordered", udp, d->reordered);
+	field_count_if(list, "late", udp, d->late);
+	list->group = NULL;
+}
+
 static void report_fields(const struct report *r, struct field_list *list)
 {
 	const struct options *opts = r->opts;
@@ -171,6 +185,7 @@ static void report_fields(const struct report *r, struct field_list *list)
 	           r->cpu_s * 1e6 / (double)stats->messages, 3);
 	field_server(list, r);
 	field_text(list, "transport", options_transport(opts));
+	field_datagrams(list, r);
 }
 
 static void field_print_value(const struct field *f, FILE *out, bool json)

@@ -31,11 +31,18 @@
  *   timed from their due time. Nothing is skipped.
  * - churn: as either of the above, one message per connection.
  *
+ * With --udp a connection is a connected UDP socket (the connect is
+ * immediate) and each message one datagram (datagram.h): an echo is matched
+ * by its sequence number, not by its place in a stream, and a datagram in
+ * flight longer than --loss-timeout is counted lost, which in the closed
+ * loop frees its place for the next.
+ *
  * Where each time is taken - and so what a latency includes - is described
  * in histogram.h.
  */
 #include "worker.h"
 
+#include "datagram.h"
 #include "payload.h"
 #include "wrap.h"
 
@@ -67,6 +74,8 @@
  * timeout, as TCP retries its SYN. */
 #define BACKLOG_RETRY_NS   1000000ll
 #define WORKER_STACK_BYTES (256 * 1024)
+/* --udp, open loop: a connection's window holds at most this many. */
+#define MAX_DATAGRAMS_IN_FLIGHT 1000000
 
 enum conn_state {
 	CONN_CLOSED,     /* no socket: churn between messages, or the run is over */
@@ -78,19 +87,20 @@ enum conn_state {
 struct conn {
 	int fd;
 	enum conn_state state;
-	bool broken;             /* failed, and not reopened since */
-	bool tried;              /* has made its first connect attempt */
-	bool bad_echo;           /* the message being received has a wrong byte */
-	bool flush_queued;       /* on the worker's flush list */
-	uint64_t id;             /* 0..C-1 active, C.. idle: part of every message's bytes */
-	uint64_t send_limit;     /* messages 0..send_limit-1 are due */
-	uint64_t send_seq;       /* next message to send */
-	uint64_t send_off_bytes; /* bytes of it already sent */
-	uint64_t send_key;       /* payload key of send_seq */
-	uint64_t recv_seq;       /* next message to be echoed */
-	uint64_t recv_off_bytes; /* bytes of its echo already checked */
-	uint64_t recv_key;       /* payload key of recv_seq */
-	int64_t *due_ns;         /* closed loop: due time of message seq at [seq % P] */
+	bool broken;                   /* failed, and not reopened since */
+	bool tried;                    /* has made its first connect attempt */
+	bool bad_echo;                 /* the message being received has a wrong byte */
+	bool flush_queued;             /* on the worker's flush list */
+	uint64_t id;                   /* 0..C-1 active, C.. idle: part of every message's bytes */
+	uint64_t send_limit;           /* messages 0..send_limit-1 are due */
+	uint64_t send_seq;             /* next message to send */
+	uint64_t send_off_bytes;       /* bytes of it already sent */
+	uint64_t send_key;             /* payload key of send_seq */
+	uint64_t recv_seq;             /* next message to be echoed */
+	uint64_t recv_off_bytes;       /* bytes of its echo already checked */
+	uint64_t recv_key;             /* payload key of recv_seq */
+	int64_t *due_ns;               /* closed loop: due time of message seq at [seq % P] */
+	struct datagram_window window; /* --udp: the datagrams in flight */
 	int64_t connect_start_ns;
 	bool backlog_full;        /* Unix: the last connect found the listen queue full */
 	int64_t not_before_ns;    /* QUEUED: earliest time to connect */
@@ -131,6 +141,8 @@ struct worker {
 	struct conn **flush_list; /* OPEN connections with newly due messages */
 	size_t flush_count;
 	unsigned char *send_buf, *recv_buf;
+	bool udp;               /* --udp: datagrams */
+	int64_t next_expiry_ns; /* --udp: when a datagram may next be overdue */
 	struct epoll_event events[MAX_EVENTS];
 	struct worker_stats stats;
 	uint64_t echoes; /* every intact echo, warm-up and drain included */
@@ -219,9 +231,12 @@ static uint64_t conn_send_end(const struct worker *w, const struct conn *c)
 	return c->send_limit;
 }
 
-/* Messages sent, at least in part, whose echo is not complete. */
-static uint64_t conn_in_flight(const struct conn *c)
+/* Messages sent, at least in part, whose echo is not complete (--udp:
+ * nor counted lost). */
+static uint64_t conn_in_flight(const struct worker *w, const struct conn *c)
 {
+	if (w->udp)
+		return c->window.in_flight;
 	return c->send_seq + (c->send_off_bytes > 0) - c->recv_seq;
 }
 
@@ -318,9 +333,38 @@ static void conn_advance_send(struct worker *w, struct conn *c, size_t sent_byte
 	c->send_off_bytes = off_bytes % size_bytes;
 }
 
+/* --udp: sends every due message, one datagram each, while the window has
+ * room, until done or the socket is full. A datagram the kernel refused
+ * (ECONNREFUSED: an ICMP error came back for an earlier one, nobody
+ * listens) counts as sent: it is then lost, as UDP loses it. */
+static void conn_flush_datagrams(struct worker *w, struct conn *c)
+{
+	size_t size_bytes = (size_t)w->opts->size_bytes;
+
+	while (c->send_seq < c->send_limit && datagram_window_has_room(&c->window)) {
+		ssize_t n;
+
+		datagram_build(w->opts->seed, c->id, c->send_seq, w->send_buf, size_bytes);
+		n = send(c->fd, w->send_buf, size_bytes, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return; /* full: the edge-triggered EPOLLOUT resumes us */
+		if (n < 0)
+			worker_error(w, ERROR_CONNECT, 1, "connection %" PRIu64 ": send: %s", c->id,
+			             strerror(errno));
+		datagram_window_send(&c->window, conn_due_ns(w, c, c->send_seq), clock_now_ns());
+		c->send_seq++;
+	}
+}
+
 /* Sends every due message, until done or the socket is full. */
 static void conn_flush(struct worker *w, struct conn *c)
 {
+	if (w->udp && c->state == CONN_OPEN) {
+		conn_flush_datagrams(w, c);
+		return;
+	}
 	while (c->state == CONN_OPEN && c->send_seq < conn_send_end(w, c)) {
 		size_t len_bytes = conn_fill(w, c);
 		ssize_t n = send(c->fd, w->send_buf, len_bytes, MSG_NOSIGNAL);
@@ -361,6 +405,27 @@ static void worker_flush_all(struct worker *w)
 
 /* ---- receiving ------------------------------------------------------------ */
 
+/* Closed loop: an echo (or, --udp, a loss) makes the next message due, now. */
+static void conn_next_due(struct worker *w, struct conn *c, int64_t now_ns)
+{
+	if (w->sending && !w->open_loop) {
+		c->due_ns[c->send_limit % (uint64_t)w->opts->pipeline] = now_ns;
+		c->send_limit++;
+	}
+}
+
+/* An echo of message recv_seq, intact: its latency, in the measured time. */
+static void conn_record_echo(struct worker *w, int64_t due_ns, int64_t now_ns)
+{
+	w->echoes++;
+	if (in_measured_time(w, now_ns)) {
+		int64_t latency_ns = now_ns - due_ns;
+
+		histogram_record(w->stats.latency, latency_ns > 0 ? (uint64_t)latency_ns : 0);
+		w->stats.messages++;
+	}
+}
+
 /* The echo of message recv_seq is complete. Returns false when c's socket
  * was closed (churn: one message per connection). */
 static bool conn_complete(struct worker *w, struct conn *c, int64_t now_ns)
@@ -373,23 +438,12 @@ static bool conn_complete(struct worker *w, struct conn *c, int64_t now_ns)
 		             c->id, c->recv_seq);
 		c->bad_echo = false;
 	} else {
-		w->echoes++;
-		if (in_measured_time(w, now_ns)) {
-			int64_t latency_ns = now_ns - conn_due_ns(w, c, c->recv_seq);
-
-			histogram_record(w->stats.latency,
-			                 latency_ns > 0 ? (uint64_t)latency_ns : 0);
-			w->stats.messages++;
-		}
+		conn_record_echo(w, conn_due_ns(w, c, c->recv_seq), now_ns);
 	}
 	c->recv_seq++;
 	c->recv_off_bytes = 0;
 	c->recv_key = payload_key(w->opts->seed, c->id, c->recv_seq);
-	if (w->sending && !w->open_loop) {
-		/* Closed loop: this echo makes the next message due, now. */
-		c->due_ns[c->send_limit % (uint64_t)w->opts->pipeline] = now_ns;
-		c->send_limit++;
-	}
+	conn_next_due(w, c, now_ns);
 	if (!w->opts->churn)
 		return true;
 	conn_drop(w, c);
@@ -430,11 +484,77 @@ static bool conn_consume(struct worker *w, struct conn *c, const unsigned char *
 	return true;
 }
 
+/* --udp: one datagram that came back: matched by its sequence number. */
+static void conn_on_datagram(struct worker *w, struct conn *c, const unsigned char *data,
+                             size_t len_bytes, int64_t now_ns)
+{
+	struct datagram_counts *counts = &w->stats.datagrams;
+	uint64_t conn_id, seq;
+	int64_t due_ns;
+	bool reordered;
+
+	if (!datagram_header(data, len_bytes, &conn_id, &seq) || conn_id != c->id) {
+		worker_error(w, ERROR_MISMATCH, 1,
+		             "connection %" PRIu64
+		             ": a datagram of %zu bytes that is none of its own",
+		             c->id, len_bytes);
+		return;
+	}
+	switch (datagram_window_echo(&c->window, seq, &due_ns, &reordered)) {
+	case ECHO_UNKNOWN:
+		worker_error(w, ERROR_MISMATCH, 1,
+		             "connection %" PRIu64 ": an echo of message %" PRIu64
+		             ", which was never sent (or long resolved)",
+		             c->id, seq);
+		return;
+	case ECHO_DUPLICATE:
+		counts->duplicated++;
+		return;
+	case ECHO_LATE:
+		counts->late++;
+		return;
+	case ECHO_NEW:
+		break;
+	}
+	counts->reordered += reordered;
+	if (datagram_intact(w->opts->seed, conn_id, seq, data, len_bytes, w->opts->size_bytes))
+		conn_record_echo(w, due_ns, now_ns);
+	else
+		worker_error(w, ERROR_MISMATCH, 1,
+		             "connection %" PRIu64 " message %" PRIu64
+		             ": the echo differs from what was sent (%zu bytes)",
+		             c->id, seq, len_bytes);
+	conn_next_due(w, c, now_ns);
+}
+
+/* --udp: reads every datagram that has come, then sends what is due. An
+ * ICMP error for an earlier datagram (nobody listens) is a connect error,
+ * and the socket stays. */
+static void conn_read_datagrams(struct worker *w, struct conn *c)
+{
+	for (;;) {
+		ssize_t n = recv(c->fd, w->recv_buf, IO_BUF_BYTES, 0);
+
+		if (n >= 0)
+			conn_on_datagram(w, c, w->recv_buf, (size_t)n, clock_now_ns());
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		else if (errno != EINTR)
+			worker_error(w, ERROR_CONNECT, 1, "connection %" PRIu64 ": recv: %s", c->id,
+			             strerror(errno));
+	}
+	conn_flush(w, c);
+}
+
 /* Reads until the socket is drained. A read shorter than the buffer means
  * it was, unless the event also reported the peer's close: then read on,
  * or the end of the stream would never be seen (no further edge comes). */
 static void conn_on_readable(struct worker *w, struct conn *c, uint32_t events)
 {
+	if (w->udp) {
+		conn_read_datagrams(w, c);
+		return;
+	}
 	for (;;) {
 		ssize_t n = recv(c->fd, w->recv_buf, IO_BUF_BYTES, 0);
 
@@ -504,7 +624,8 @@ static void conn_connect(struct worker *w, struct conn *c, int64_t now_ns)
 	if (!c->backlog_full)
 		c->connect_start_ns = now_ns;
 	c->backlog_full = false;
-	c->fd = socket(opts->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(opts->addr.ss_family,
+	               (w->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		conn_fail(w, c, ERROR_CONNECT, "connection %" PRIu64 ": socket: %s", c->id,
 		          strerror(errno));
@@ -578,6 +699,36 @@ static void worker_dispatch(struct worker *w, int64_t now_ns)
 	worker_flush_all(w);
 }
 
+/* --udp: counts lost every datagram in flight longer than --loss-timeout
+ * (in the closed loop each frees its place for the next message), and
+ * sets when to look again: when the oldest left would be overdue, or a
+ * whole timeout from now for datagrams not yet sent. */
+static void worker_expire_datagrams(struct worker *w, int64_t now_ns)
+{
+	int64_t timeout_ns = (int64_t)w->opts->loss_timeout_ns, oldest_ns = now_ns;
+
+	for (size_t i = 0; i < w->active_count; i++) {
+		struct conn *c = &w->conns[i];
+		uint64_t lost = datagram_window_expire(&c->window, now_ns - timeout_ns);
+		int64_t sent_ns = datagram_window_oldest_sent(&c->window);
+
+		if (lost > 0) {
+			w->stats.datagrams.lost += lost;
+			worker_error(w, ERROR_TIMEOUT, lost,
+			             "connection %" PRIu64 ": %" PRIu64
+			             " datagram%s not echoed within %.3f s (lost)",
+			             c->id, lost, lost == 1 ? "" : "s", (double)timeout_ns / 1e9);
+			for (uint64_t k = 0; k < lost; k++)
+				conn_next_due(w, c, now_ns);
+			conn_kick(w, c, now_ns);
+		}
+		if (sent_ns < oldest_ns)
+			oldest_ns = sent_ns;
+	}
+	w->next_expiry_ns = oldest_ns + timeout_ns;
+	worker_flush_all(w);
+}
+
 static void worker_fire_timers(struct worker *w, int64_t now_ns)
 {
 	int64_t timeout_ns = (int64_t)w->opts->connect_timeout_ns;
@@ -598,6 +749,8 @@ static void worker_fire_timers(struct worker *w, int64_t now_ns)
 		c->state = CONN_CLOSED;
 		conn_connect(w, c, now_ns);
 	}
+	if (w->udp && now_ns >= w->next_expiry_ns)
+		worker_expire_datagrams(w, now_ns);
 	if (w->sending && w->open_loop)
 		worker_dispatch(w, now_ns);
 }
@@ -622,6 +775,8 @@ static int64_t worker_next_timer(const struct worker *w, int64_t deadline_ns)
 	}
 	if (w->sending && w->open_loop)
 		next_ns = min_ns(next_ns, w->sched_next_ns);
+	if (w->udp)
+		next_ns = min_ns(next_ns, w->next_expiry_ns);
 	return next_ns;
 }
 
@@ -710,6 +865,8 @@ static bool worker_wait_start(struct worker *w)
 static void worker_begin(struct worker *w)
 {
 	w->sending = true;
+	if (w->udp)
+		w->next_expiry_ns = w->start_ns + (int64_t)w->opts->loss_timeout_ns;
 	if (w->open_loop) {
 		w->sched_next_ns = conn_due_ns(w, &w->conns[0], 0);
 		return;
@@ -748,7 +905,7 @@ static void worker_stop_sending(struct worker *w)
 static bool worker_drained(const struct worker *w)
 {
 	for (size_t i = 0; i < w->active_count; i++)
-		if (w->conns[i].state == CONN_OPEN && conn_in_flight(&w->conns[i]) > 0)
+		if (w->conns[i].state == CONN_OPEN && conn_in_flight(w, &w->conns[i]) > 0)
 			return false;
 	return true;
 }
@@ -785,11 +942,14 @@ static void worker_finish(struct worker *w, bool interrupted)
 	for (size_t i = 0; i < w->conn_count; i++) {
 		struct conn *c = &w->conns[i];
 
-		if (!interrupted && c->state == CONN_OPEN && conn_in_flight(c) > 0)
-			worker_error(w, ERROR_TIMEOUT, conn_in_flight(c),
+		if (!interrupted && c->state == CONN_OPEN && w->udp)
+			w->stats.datagrams.lost += conn_in_flight(w, c);
+		if (!interrupted && c->state == CONN_OPEN && conn_in_flight(w, c) > 0)
+			worker_error(w, ERROR_TIMEOUT, conn_in_flight(w, c),
 			             "connection %" PRIu64 ": %" PRIu64
 			             " message%s not echoed %.1f s after sending stopped",
-			             c->id, conn_in_flight(c), conn_in_flight(c) == 1 ? "" : "s",
+			             c->id, conn_in_flight(w, c),
+			             conn_in_flight(w, c) == 1 ? "" : "s",
 			             (double)DRAIN_TIMEOUT_NS / 1e9);
 		if (c->broken)
 			w->stats.down++;
@@ -823,6 +983,22 @@ static void *worker_main(void *arg)
 
 /* ---- creating and collecting workers ------------------------------------ */
 
+/* --udp: the most datagrams one connection may have in flight: -P in the
+ * closed loop; in the open loop what its share of the rate sends within
+ * the loss timeout, and some, so that a window that is full means
+ * datagrams are being lost, not that echoes are slow. */
+static uint64_t datagrams_in_flight(const struct options *opts)
+{
+	double per_conn;
+
+	if (opts->rate_per_s <= 0)
+		return (uint64_t)opts->pipeline;
+	per_conn =
+	    opts->rate_per_s / (double)opts->connections * ((double)opts->loss_timeout_ns / 1e9);
+	return (uint64_t)(per_conn < MAX_DATAGRAMS_IN_FLIGHT ? per_conn : MAX_DATAGRAMS_IN_FLIGHT) +
+	       64;
+}
+
 /* How many of 0..total-1 are congruent to index modulo threads. */
 static size_t share_of(long total, long index, long threads)
 {
@@ -845,6 +1021,8 @@ static void worker_init_conns(struct worker *w)
 		c->send_key = c->recv_key = payload_key(opts->seed, c->id, 0);
 		if (!idle && !w->open_loop)
 			c->due_ns = w->due_ns + i * (size_t)opts->pipeline;
+		if (w->udp)
+			datagram_window_init(&c->window, datagrams_in_flight(opts));
 	}
 }
 
@@ -859,6 +1037,8 @@ struct worker *worker_start(struct run *run, long index)
 	w->opts = opts;
 	w->index = index;
 	w->open_loop = opts->rate_per_s > 0;
+	w->udp = opts->transport == TRANSPORT_UDP;
+	w->next_expiry_ns = INT64_MAX;
 	w->period_ns = w->open_loop ? 1e9 / opts->rate_per_s : 0;
 	w->active_count = share_of(opts->connections, index, opts->threads);
 	w->conn_count = w->active_count + share_of(opts->idle, index, opts->threads);
@@ -900,6 +1080,8 @@ void worker_free(struct worker *w)
 	free(w->recv_buf);
 	free(w->flush_list);
 	free(w->due_ns);
+	for (size_t i = 0; w->udp && i < w->conn_count; i++)
+		datagram_window_free(&w->conns[i].window);
 	free(w->conns);
 	free(w);
 }
@@ -929,6 +1111,10 @@ void stats_merge(struct worker_stats *dst, const struct worker_stats *src)
 	dst->connects += src->connects;
 	dst->unsent += src->unsent;
 	dst->down += src->down;
+	dst->datagrams.lost += src->datagrams.lost;
+	dst->datagrams.duplicated += src->datagrams.duplicated;
+	dst->datagrams.reordered += src->datagrams.reordered;
+	dst->datagrams.late += src->datagrams.late;
 	for (int kind = 0; kind < ERROR_KINDS; kind++) {
 		if (dst->errors[kind] == 0)
 			memcpy(dst->first_error[kind], src->first_error[kind], ERROR_DETAIL_BYTES);

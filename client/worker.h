@@ -49,6 +49,16 @@ enum error_kind {
 
 #define ERROR_DETAIL_BYTES 160
 
+/* --udp: what became of the datagrams, over the whole run. A lost one is
+ * also a timeout error; the others are not errors (UDP may duplicate and
+ * reorder), and a corrupted one is a mismatch. */
+struct datagram_counts {
+	uint64_t lost;       /* not echoed within --loss-timeout */
+	uint64_t duplicated; /* a second echo of one already back */
+	uint64_t reordered;  /* came back after a later one of its connection */
+	uint64_t late;       /* came back after it was counted lost */
+};
+
 struct worker_stats {
 	uint64_t messages;            /* echoed intact, completed in the measured time */
 	uint64_t connects;            /* connections established in the measured time */
@@ -56,6 +66,7 @@ struct worker_stats {
 	uint64_t down;                /* connections broken and not reopened at the end */
 	uint64_t errors[ERROR_KINDS]; /* over the whole run, warm-up included */
 	char first_error[ERROR_KINDS][ERROR_DETAIL_BYTES]; /* "" when none */
+	struct datagram_counts datagrams;                  /* --udp */
 	struct histogram *latency;                         /* message latency, measured time only */
 	struct histogram *connect_latency;                 /* connect latency, measured time only */
 };

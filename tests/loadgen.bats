@@ -29,6 +29,7 @@ teardown() {
 	assert_success
 	for opt in --host --port --connections --duration --warmup --size --pipeline --rate \
 		--threads --churn --idle --format --seed --connect-timeout --server-pid --quiet --help \
+		--unix --udp --loss-timeout \
 		--version; do
 		assert_output --partial -- "$opt"
 	done

@@ -23,6 +23,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* Room for "unix:" and the longest socket path, or an address and port. */
+#define WHERE_BYTES (sizeof((struct sockaddr_un *)0)->sun_path + 8)
+
 /* Where every option's help text starts in --help: the width of the
  * longest option name ("  -m, --max-conns N   ") in one place. */
 #define HELP_COLUMN 22
@@ -57,12 +60,18 @@ static void print_usage(FILE *out, const struct server_model *model)
 {
 	fprintf(out, "Usage: %s [options]\n%s\n\n", prog_name, model->summary);
 	print_option(out, "-p, --port N",
-	             "TCP port (default " DEFAULT_PORT "; 0 picks a free port)");
+	             model->datagram ? "UDP port (default " DEFAULT_PORT "; 0 picks a free port)"
+	                             : "TCP port (default " DEFAULT_PORT "; 0 picks a free port)");
 	print_option(out, "-b, --bind ADDR",
 	             "address to listen on (default " DEFAULT_BIND "; IPv6 literals work)");
-	print_option(out, "-u, --unix PATH",
-	             "listen on a Unix-domain stream socket at PATH instead of TCP\n"
-	             "(-p and -b unused); removed again at a clean stop");
+	if (!model->datagram)
+		print_option(out, "-u, --unix PATH",
+		             "listen on a Unix-domain stream socket at PATH instead of TCP\n"
+		             "(-p and -b unused); removed again at a clean stop");
+	if (model->features & FEATURE_BATCH)
+		print_option(out, "    --batch N",
+		             "up to N datagrams per system call (recvmmsg/sendmmsg)\n"
+		             "instead of one recvfrom and one sendto each (default 1)");
 	if (model->features & FEATURE_WORKERS)
 		print_workers_option(out, model);
 	if (model->features & FEATURE_MAX_CONNS)
@@ -74,10 +83,9 @@ static void print_usage(FILE *out, const struct server_model *model)
 	print_option(out, "-h, --help", "show this help and exit");
 	print_option(out, "-V, --version", "show the version and exit");
 	fprintf(out,
-	        "\nPrints 'listening on ADDR:PORT (%s)' (with -u: 'listening on unix:PATH\n"
-	        "(%s)') when ready. Stops cleanly on SIGINT or SIGTERM (exit 0); exit 1 on a\n"
-	        "runtime failure, 2 on a usage error.\n",
-	        model->name, model->name);
+	        "\nPrints 'listening on ADDR:PORT (%s)'%s when ready. Stops cleanly on\n"
+	        "SIGINT or SIGTERM (exit 0); exit 1 on a runtime failure, 2 on a usage error.\n",
+	        model->name, model->datagram ? "" : " (with -u: 'listening on unix:PATH (...)')");
 }
 
 static void usage_error(const struct server_model *model, const char *fmt, ...)
@@ -157,6 +165,7 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 	err_init(argv[0]);
 	*opts = (struct server_options){ .bind_addr = DEFAULT_BIND,
 		                         .port = DEFAULT_PORT,
+		                         .batch = 1,
 		                         .workers = model->default_workers,
 		                         .max_conns = model->default_max_conns };
 	if ((model->features & FEATURE_WORKERS) && model->default_workers == 0)
@@ -164,6 +173,8 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 	/* A model's own options exist for that model only: unknown to the rest. */
 	if (model->features & FEATURE_REUSEPORT)
 		longopts[count++] = (struct option){ "reuseport", no_argument, NULL, 'R' };
+	if (model->features & FEATURE_BATCH)
+		longopts[count++] = (struct option){ "batch", required_argument, NULL, 'B' };
 	opterr = 0; /* we print our own messages, then the usage */
 	while ((c = getopt_long(argc, argv, ":p:b:u:w:m:vhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -174,6 +185,9 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 			opts->bind_addr = optarg;
 			break;
 		case 'u':
+			if (model->datagram)
+				usage_error(model, "-u/--unix: the %s model serves UDP only",
+				            model->name);
 			opts->unix_path = parse_unix_path(model, optarg);
 			break;
 		case 'w':
@@ -193,6 +207,12 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 			break;
 		case 'R':
 			opts->reuseport = true;
+			break;
+		case 'B':
+			if (!parse_long(optarg, 1, MAX_BATCH, &opts->batch))
+				usage_error(model,
+				            "--batch: '%s' is not a whole number from 1 to %d",
+				            optarg, MAX_BATCH);
 			break;
 		case 'h':
 			print_usage(stdout, model);
@@ -216,11 +236,14 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
 }
 
 /* Binds and listens on the first address host:port resolves to that
- * works; with reuseport, the socket joins the port's SO_REUSEPORT group. */
-static int listen_on(const char *host, const char *port, bool reuseport, int *gai_error)
+ * works; with reuseport, the socket joins the port's SO_REUSEPORT group. A
+ * SOCK_DGRAM socket is bound only, and without SO_REUSEADDR, which for UDP
+ * would let a second server bind the same port. */
+static int listen_on(const char *host, const char *port, int socktype, bool reuseport,
+                     int *gai_error)
 {
 	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
-		                  .ai_socktype = SOCK_STREAM };
+		                  .ai_socktype = socktype };
 	struct addrinfo *res;
 	int fd = -1, saved_errno = 0, on = 1;
 
@@ -234,10 +257,12 @@ static int listen_on(const char *host, const char *port, bool reuseport, int *ga
 			continue;
 		}
 		/* Restart at once on the same port while old connections sit in TIME_WAIT. */
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+		if (socktype == SOCK_STREAM)
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
 		if (reuseport)
 			setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, LISTEN_BACKLOG) == 0)
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    (socktype == SOCK_DGRAM || listen(fd, LISTEN_BACKLOG) == 0))
 			break;
 		saved_errno = errno;
 		close(fd);
@@ -250,7 +275,7 @@ static int listen_on(const char *host, const char *port, bool reuseport, int *ga
 
 int tcp_listen(const char *host, const char *port, int *gai_error)
 {
-	return listen_on(host, port, false, gai_error);
+	return listen_on(host, port, SOCK_STREAM, false, gai_error);
 }
 
 static bool is_wildcard(const struct sockaddr *sa)
@@ -262,10 +287,11 @@ static bool is_wildcard(const struct sockaddr *sa)
 	return false;
 }
 
-/* Listens or exits 1 naming the address and the reason. */
-static int Listen_on(const struct server_options *opts, const char *port, bool reuseport)
+/* Listens (binds, for SOCK_DGRAM) or exits 1 naming the address and the reason. */
+static int Listen_on(const struct server_options *opts, const char *port, int socktype,
+                     bool reuseport)
 {
-	int gai_error, fd = listen_on(opts->bind_addr, port, reuseport, &gai_error);
+	int gai_error, fd = listen_on(opts->bind_addr, port, socktype, reuseport, &gai_error);
 
 	if (fd < 0 && gai_error != 0)
 		err_quit("cannot listen on %s port %s: %s", opts->bind_addr, port,
@@ -298,20 +324,35 @@ static void server_prepare(void)
 	signals_init();
 }
 
-/* Start-up after the listeners: the spare descriptor and the readiness line. */
-static void server_ready(const struct server_model *model, int listenfd, const char *where)
+/* The listen trace and the readiness line; a stop signal shuts fd down. */
+static void server_announce(const struct server_model *model, int fd, const char *where)
 {
-	accept_prepare(strncmp(where, "unix:", 5) != 0);
-	signals_watch_listener(listenfd);
-	trace("listen", listenfd, "addr=%s model=%s", where, model->name);
+	signals_watch_listener(fd);
+	trace("listen", fd, "addr=%s model=%s", where, model->name);
 	/* Scripts wait for this line: print it once and flush. A closed stdout
 	 * must not stop the server, so the result is ignored. */
 	printf("listening on %s (%s)\n", where, model->name);
 	fflush(stdout);
 }
 
-/* Room for "unix:" and the longest socket path, or an address and port. */
-#define WHERE_BYTES (sizeof((struct sockaddr_un *)0)->sun_path + 8)
+/* Start-up after the listeners: the spare descriptor, then the above. */
+static void server_ready(const struct server_model *model, int listenfd, const char *where)
+{
+	accept_prepare(strncmp(where, "unix:", 5) != 0);
+	server_announce(model, listenfd, where);
+}
+
+int server_bind_udp(const struct server_model *model, const struct server_options *opts)
+{
+	char where[WHERE_BYTES], port[8];
+	int fd;
+
+	server_prepare();
+	fd = Listen_on(opts, opts->port, SOCK_DGRAM, false);
+	listener_address(fd, where, sizeof where, port, sizeof port);
+	server_announce(model, fd, where);
+	return fd;
+}
 
 /* Listens on opts->unix_path; its name for the readiness line in where. */
 static int Listen_unix(const struct server_options *opts, char *where, size_t where_bytes)
@@ -329,7 +370,7 @@ int server_listen(const struct server_model *model, const struct server_options 
 	if (opts->unix_path != NULL) {
 		listenfd = Listen_unix(opts, where, sizeof where);
 	} else {
-		listenfd = Listen_on(opts, opts->port, false);
+		listenfd = Listen_on(opts, opts->port, SOCK_STREAM, false);
 		listener_address(listenfd, where, sizeof where, port, sizeof port);
 	}
 	server_ready(model, listenfd, where);
@@ -357,11 +398,11 @@ void server_listen_group(const struct server_model *model, const struct server_o
 	 * listener cannot bind where anything listens: if it can, the port is
 	 * free. Port 0 asks the kernel for a free port anyway. */
 	if (strcmp(opts->port, "0") != 0)
-		close(Listen_on(opts, opts->port, false));
-	fds[0] = Listen_on(opts, opts->port, true);
+		close(Listen_on(opts, opts->port, SOCK_STREAM, false));
+	fds[0] = Listen_on(opts, opts->port, SOCK_STREAM, true);
 	listener_address(fds[0], where, sizeof where, port, sizeof port);
 	for (int i = 1; i < count; i++)
-		fds[i] = Listen_on(opts, port, true);
+		fds[i] = Listen_on(opts, port, SOCK_STREAM, true);
 	for (int i = 1; i < count; i++)
 		trace("listen", fds[i], "addr=%s reuseport=%d/%d", where, i + 1, count);
 	server_ready(model, fds[0], where);

@@ -20,7 +20,11 @@ enum server_feature {
 	FEATURE_WORKERS = 1 << 0,   /* -w/--workers */
 	FEATURE_MAX_CONNS = 1 << 1, /* -m/--max-conns */
 	FEATURE_REUSEPORT = 1 << 2, /* --reuseport: one listener per worker */
+	FEATURE_BATCH = 1 << 3,     /* --batch N: datagrams per system call (udp) */
 };
+
+/* The most datagrams --batch may ask for in one call. */
+#define MAX_BATCH 1024
 
 /* A model describes itself once; --help, the option checks and the
  * readiness line are made from it. A help text may span lines ("\n"): the
@@ -33,6 +37,7 @@ struct server_model {
 	const char *workers_help;   /* what a worker is ("worker threads") */
 	long default_max_conns;     /* 0 means no cap but the descriptor limit */
 	const char *max_conns_help; /* what -m means for this model */
+	bool datagram;              /* UDP: no connections, no -u (server_bind_udp) */
 };
 
 struct server_options {
@@ -43,6 +48,7 @@ struct server_options {
 	long max_conns;
 	bool verbose;
 	bool reuseport;
+	long batch; /* --batch: datagrams per call; 1 without the option */
 };
 
 /* Parses argv with getopt_long. -h and -V print and exit 0; a usage error
@@ -55,6 +61,11 @@ void server_parse_options(int argc, char **argv, const struct server_model *mode
  * connections on EMFILE, and print the readiness line. Returns the listener,
  * which is blocking; exits 1 naming the address if it cannot listen. */
 int server_listen(const struct server_model *model, const struct server_options *opts);
+
+/* For a datagram model: everything server_listen does, with a UDP socket
+ * bound to the address instead of a listener (no spare descriptor: there
+ * are no connections to shed). Returns the socket, blocking. */
+int server_bind_udp(const struct server_model *model, const struct server_options *opts);
 
 /* Like server_listen, but count listeners on one port, each with
  * SO_REUSEPORT: the kernel gives every new connection to one of them by a
