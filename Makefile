@@ -299,7 +299,9 @@ $(SLOW_SPARE_SO): tests/tools/preload/slow-spare.c
 #                           stdout and in results/latest/syscalls.md; holds the bench lock
 #   make spread             how prefork (shared listener, --reuseport) and reactors spread
 #                           connections over their workers (bench/spread.sh, ~2 min)
-.PHONY: demo syscalls spread
+#   make bench-udp          what --batch buys echo-udp: system calls, CPU and throughput per
+#                           datagram with and without recvmmsg/sendmmsg (bench/udp.sh, ~1 min)
+.PHONY: demo syscalls spread bench-udp
 demo:
 	@if [ -z "$(MODEL)" ]; then echo "usage: make demo MODEL=<one of: $(MODELS)>" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory all
@@ -313,5 +315,10 @@ syscalls:
 spread:
 	@$(MAKE) --no-print-directory all
 	bench/spread.sh
+
+bench-udp:
+	@tests/ensure-packages jq
+	@$(MAKE) --no-print-directory all
+	bench/udp.sh
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

@@ -5,7 +5,8 @@
 #   bench/point.sh MODEL WORKLOAD X ROUND     runs the point: one raw.csv row on stdout
 #
 # WORKLOAD and X: closed (X connections, closed loop, CLOSED_SIZE-byte
-# messages), idle (IDLE_ACTIVE active connections beside X idle ones), churn
+# messages), unix (the same over a Unix-domain socket: the server's -u, the
+# load generator's --unix), idle (IDLE_ACTIVE active connections beside X idle ones), churn
 # (X concurrent clients, a new connection for every message), open (X
 # messages per second in all over OPEN_CONNS connections), size (X-byte
 # messages over SIZE_CONNS connections). ROUND is the row's `repeat`.
@@ -67,8 +68,8 @@ source "$POINT_ROOT/bench/lib.sh"
 # The raw.csv columns: the point (model .. duration_s), the load generator's
 # report, the server's figures over the measured window (from loadgen
 # --server-pid), the point's options and exit statuses.
-CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg"
-ALL_WORKLOADS="closed idle churn open size"
+CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg,transport"
+ALL_WORKLOADS="closed idle churn open size unix"
 
 SERVERS_DIR=${SERVERS_DIR:-$POINT_ROOT/bin}
 LOADGEN=${LOADGEN:-$POINT_ROOT/bin/loadgen}
@@ -109,7 +110,7 @@ READY_TIMEOUT_MS=15000
 point_params() {
 	P_CONNS=1 P_IDLE=0 P_SIZE=$CLOSED_SIZE P_RATE=0 P_DUR=$DURATION
 	case "$1" in
-	closed) P_CONNS=$2 P_LABEL="c=$2" ;;
+	closed | unix) P_CONNS=$2 P_LABEL="c=$2" ;;
 	idle) P_CONNS=$IDLE_ACTIVE P_IDLE=$2 P_DUR=$IDLE_DURATION P_LABEL="idle=$2" ;;
 	churn) P_CONNS=$2 P_DUR=$CHURN_DURATION P_LABEL="c=$2" ;;
 	open) P_CONNS=$OPEN_CONNS P_RATE=$2 P_DUR=$OPEN_DURATION P_LABEL="rate=$2" ;;
@@ -456,9 +457,11 @@ point_main() {
 	trap point_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 
-	# The server.
+	# The server, on a free TCP port or (unix) a socket file of the point's.
+	local listen=(-p 0) reach
+	[[ $WORKLOAD != unix ]] || listen=(-u "$TMP/echo.sock")
 	if ! start_ready "$READY_TIMEOUT_MS" "$TMP/server.out" "$TMP/server.err" \
-		"${server_pin[@]}" "${wrap[@]}" "$SERVERS_DIR/echo-$MODEL" -p 0 "${args[@]}"; then
+		"${server_pin[@]}" "${wrap[@]}" "$SERVERS_DIR/echo-$MODEL" "${listen[@]}" "${args[@]}"; then
 		WRAP_PID=$READY_PID SERVER_PID=$READY_PID
 		reason="server did not start: $READY_REASON"
 		stop_server
@@ -467,6 +470,11 @@ point_main() {
 		return 0
 	fi
 	WRAP_PID=$READY_PID SERVER_PID=$READY_PID SERVER_PORT=$READY_PORT
+	reach=(-p "$SERVER_PORT")
+	if [[ $WORKLOAD == unix ]]; then
+		SERVER_PORT="" # no listen queue to watch by port
+		reach=(-u "$TMP/echo.sock")
+	fi
 	if ((${#wrap[@]} > 0)); then
 		SERVER_PID=$(server_under "$WRAP_PID") || {
 			SERVER_PID=$WRAP_PID
@@ -481,7 +489,7 @@ point_main() {
 	LG_LIMIT_S=$(awk -v a="$WARMUP_S" -v b="$P_DUR" -v c="$SETUP_TIMEOUT" 'BEGIN { printf "%d", a + b + c + 10 }')
 	if ((P_IDLE > 0)); then
 		local hold_s=$((LG_LIMIT_S + SETUP_TIMEOUT + 10)) have
-		"${client_pin[@]}" timeout -k 2 "$hold_s" "$LOADGEN" -p "$SERVER_PORT" -c 1 -r 1 \
+		"${client_pin[@]}" timeout -k 2 "$hold_s" "$LOADGEN" "${reach[@]}" -c 1 -r 1 \
 			--idle $((P_IDLE - 1)) -W 0 -d "${hold_s}s" --connect-timeout 10s --format csv -q \
 			</dev/null >/dev/null 2>>"$TMP/loadgen.err" 3>&- 9>&- &
 		HOLDER_PID=$!
@@ -493,7 +501,7 @@ point_main() {
 	fi
 
 	# The measuring load generator.
-	local lg_args=(-p "$SERVER_PORT" -c "$P_CONNS" -t "$LOADGEN_THREADS" -s "$P_SIZE"
+	local lg_args=("${reach[@]}" -c "$P_CONNS" -t "$LOADGEN_THREADS" -s "$P_SIZE"
 		-W "$(awk -v s="$WARMUP_S" 'BEGIN { printf "%.0f", s * 1000 }')ms"
 		-d "$(awk -v s="$P_DUR" 'BEGIN { printf "%.0f", s * 1000 }')ms"
 		--seed "$SEED" --connect-timeout 10s --format csv -q)

@@ -10,6 +10,9 @@
 #                  with bench/stats.awk)
 #   data/          what gnuplot reads (bench/chartdata.awk)
 #   CHART.png/svg  the charts (bench/charts.gp), for the workloads that ran
+#   transport.png/svg  TCP against a Unix socket per model, where the run
+#                  has the unix workload beside closed (bench/transport.awk,
+#                  bench/transport.gp)
 #   README.md      the summary: the charts, a table per chart (medians with
 #                  their 95% intervals), the gaps, the unresolved points
 #                  (bench/summary.awk), the pairwise verdicts at the headline
@@ -172,8 +175,27 @@ summary() {
 		-v banner="$unpinned_label" -v drawn="${drawn[*]}" -v part_only="$1" \
 		-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv"
 }
+# The transport chart and section: the closed loop over TCP and over a Unix
+# socket at the largest connection count both have.
+transport_section() {
+	local md conns
+	rm -f "$run_dir/transport.png" "$run_dir/transport.svg" "$run_dir/data/transport.dat"
+	md=$(awk -v models="${models[*]}" -v dat="$run_dir/data/transport.dat" \
+		-f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/transport.awk" "$run_dir/raw.csv")
+	[[ -n $md && -s "$run_dir/data/transport.dat" ]] || return 0
+	conns=$(sed -n 's/^The closed loop at \([0-9]*\) connections.*/\1/p' <<<"$md")
+	for fmt in png svg; do
+		gnuplot -e "rundir='$run_dir'; fmt='$fmt'; conns=$conns" "$BENCH_DIR/transport.gp" \
+			2>"$run_dir/data/transport.$fmt.log" || {
+			cat "$run_dir/data/transport.$fmt.log" >&2
+			die "gnuplot failed on the transport chart ($fmt)"
+		}
+	done
+	printf '%s\n\n' "$md"
+}
 {
 	summary main
+	transport_section
 	awk -v models="${models[*]}" -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/verdicts.awk" "$run_dir/raw.csv"
 	summary unresolved
 } >"$run_dir/README.md.tmp"

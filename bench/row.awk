@@ -109,6 +109,7 @@ END {
 		V["connect_p50_us"] = get("connect_latency_us_p50")
 		V["connect_p99_us"] = get("connect_latency_us_p99")
 		V["client_cpu_us_per_msg"] = get("client_cpu_us_per_msg")
+		V["transport"] = get("transport")
 	}
 
 	n = split(header, col, ",")

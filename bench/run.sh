@@ -23,6 +23,9 @@
 #   churn   a new connection for every message, over concurrent clients
 #   open    open loop at one offered rate: the latency percentile spectrum
 #   size    closed loop over message sizes at a fixed connection count
+#   unix    the closed loop over a Unix-domain socket at some of its
+#           connection counts: beside closed, the transport chart (how much
+#           of each model's cost is the TCP path)
 #
 # Models and their facts: bench/models.txt (ALL_MODELS, in teaching order,
 # through bench/models.sh). A model that cannot run on this machine
@@ -63,7 +66,7 @@
 # the models in each round), WARMUP and DURATION (seconds; DURATION is the
 # closed loop's window), IDLE_DURATION, CHURN_DURATION, SIZE_DURATION and
 # OPEN_DURATION (the other workloads' windows), OPEN_RATE (msg/s),
-# CLOSED_POINTS, IDLE_POINTS, CHURN_POINTS and SIZE_POINTS (lists replacing
+# CLOSED_POINTS, IDLE_POINTS, CHURN_POINTS, SIZE_POINTS and UNIX_POINTS (lists replacing
 # the profile's), POOL_MAX_WORKERS (1024), PREFORK_MAX_WORKERS (1024),
 # LOADGEN_THREADS (1; 2 in BENCH=unpinned), RESULTS (results/), LOADGEN
 # (bin/loadgen), SERVERS_DIR (bin/: where the echo-MODEL programs are),
@@ -82,10 +85,10 @@ BIN="$ROOT/bin"
 . "$BENCH_DIR/models.sh"
 # shellcheck source=bench/lib.sh disable=SC1091 # followed with shellcheck -x
 . "$BENCH_DIR/lib.sh"
-ALL_WORKLOADS="closed idle churn open size"
+ALL_WORKLOADS="closed idle churn open size unix"
 # The raw.csv header is bench/point.sh's (--header); this copy is for the
 # test suites that read it from this file, and is checked against it below.
-CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg"
+CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg,transport"
 RUN_CSV_HEADER=$CSV_HEADER
 
 # The load generator counts as client-bound from this share of its core.
@@ -111,12 +114,12 @@ P_ADAPTIVE=""
 P_IDLE_DURATION="" P_CHURN_DURATION="" P_SIZE_DURATION=""
 case "$BENCH" in
 smoke)
-	CLOSED=(1 16) IDLE=(100) CHURN=(4) SIZES=(4096)
+	CLOSED=(1 16) IDLE=(100) CHURN=(4) SIZES=(4096) UNIX=(16)
 	IDLE_ACTIVE=2 OPEN_CONNS=4 SIZE_CONNS=4
 	P_RATE=2000 P_OPEN_DURATION=0.5 P_WARMUP=0.1 P_DURATION=0.3 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 quick)
-	CLOSED=(1 16 256) IDLE=(0 1000) CHURN=(16) SIZES=(64 65536)
+	CLOSED=(1 16 256) IDLE=(0 1000) CHURN=(16) SIZES=(64 65536) UNIX=(16)
 	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 default)
@@ -126,7 +129,7 @@ default)
 	# and up to five at the headline points (the README's figures are read
 	# at closed 64, 256 and 1024) until their intervals are tight.
 	CLOSED=(1 16 64 256 1024) IDLE=(0 1000 10000) CHURN=(16 128)
-	SIZES=(64 16384 65536)
+	SIZES=(64 16384 65536) UNIX=(64)
 	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.2 P_DURATION=1
 	P_IDLE_DURATION=0.8 P_CHURN_DURATION=0.8 P_SIZE_DURATION=0.5
 	P_REPEATS=3 P_MAX_REPEATS=5
@@ -138,7 +141,7 @@ unpinned)
 	# the README's figures are read (64, 256, 1024 connections) and churn
 	# (does accept scale with the cores?). Two load generator threads: one
 	# is the limit before the servers are once both cores are shared.
-	CLOSED=(64 256 1024) IDLE=(1000) CHURN=(16 128) SIZES=(64) P_WORKLOADS="closed churn"
+	CLOSED=(64 256 1024) IDLE=(1000) CHURN=(16 128) SIZES=(64) UNIX=(64) P_WORKLOADS="closed churn"
 	P_MODELS="thread pool prefork epoll-lt reactors uring-multishot libevent leader-follower epoll-procs"
 	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.3 P_DURATION=1 P_CHURN_DURATION=0.8
 	P_REPEATS=3 P_MAX_REPEATS=5 P_ADAPTIVE="closed:64 closed:256 closed:1024 churn:128"
@@ -149,13 +152,13 @@ check)
 	# a few representative points, three rounds for a median, about three
 	# minutes on a busy 2-core VM (bench/README.md, "The regression gate").
 	# Not adaptive: the gate compares runs of the same length.
-	CLOSED=(16 256) IDLE=(1000) CHURN=(16) SIZES=(64) P_WORKLOADS="closed churn"
+	CLOSED=(16 256) IDLE=(1000) CHURN=(16) SIZES=(64) UNIX=(16) P_WORKLOADS="closed churn"
 	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=3 P_MAX_REPEATS=3
 	;;
 full)
 	CLOSED=(1 2 4 8 16 32 64 128 256 512 1024 2048 4096)
 	IDLE=(0 100 1000 2000 5000 10000 15000) CHURN=(1 4 16 64 128 256)
-	SIZES=(64 256 1024 4096 16384 65536)
+	SIZES=(64 256 1024 4096 16384 65536) UNIX=(1 16 64 256 1024)
 	P_RATE=10000 P_OPEN_DURATION=10 P_WARMUP=1 P_DURATION=3 P_REPEATS=5 P_MAX_REPEATS=10
 	P_ADAPTIVE="closed:64 closed:256 closed:1024 idle:10000 churn:128 churn:256"
 	;;
@@ -166,7 +169,8 @@ esac
 [[ -z "${IDLE_POINTS:-}" ]] || read -r -a IDLE <<<"$IDLE_POINTS"
 [[ -z "${CHURN_POINTS:-}" ]] || read -r -a CHURN <<<"$CHURN_POINTS"
 [[ -z "${SIZE_POINTS:-}" ]] || read -r -a SIZES <<<"$SIZE_POINTS"
-for x in "${CLOSED[@]}" "${IDLE[@]}" "${CHURN[@]}" "${SIZES[@]}"; do
+[[ -z "${UNIX_POINTS:-}" ]] || read -r -a UNIX <<<"$UNIX_POINTS"
+for x in "${CLOSED[@]}" "${IDLE[@]}" "${CHURN[@]}" "${SIZES[@]}" "${UNIX[@]}"; do
 	[[ "$x" =~ ^[0-9]+$ ]] || die "point '$x': a whole number"
 done
 WARMUP=${WARMUP:-$P_WARMUP}
@@ -243,6 +247,7 @@ workload_points() {
 	churn) echo "${CHURN[*]}" ;;
 	open) echo "$OPEN_RATE" ;;
 	size) echo "${SIZES[*]}" ;;
+	unix) echo "${UNIX[*]}" ;;
 	esac
 }
 

@@ -816,3 +816,30 @@ write_fig_run() {
 	assert_output ""
 	[[ -s "$dir/throughput.png" && -s "$dir/README.md" ]] || fail "no charts or summary"
 }
+
+@test "run.sh: the unix workload runs the closed loop over a Unix socket; the report draws the transport chart and tables both transports with the ratio paired by round" {
+	need_gnuplot
+	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
+	run with_deadline 120 \
+		env BENCH=smoke NO_BUILD=1 MODELS="poll epoll-et" WORKLOADS="closed unix" CLOSED_POINTS="4" \
+		UNIX_POINTS="4" REPEATS=2 RESULTS="$BATS_TEST_TMPDIR/results" LOCK_WAIT=15 "$ROOT/bench/run.sh"
+	if [[ $status -ne 0 && "$output" == *"still held"* ]]; then
+		skip "another bench held the lock for 15 s"
+	fi
+	assert_success
+	local dir="$BATS_TEST_TMPDIR/results/latest"
+	run awk -F, 'NR > 1 { print $1, $2, $3, $5 ($6 == "" ? "" : ": " $6) }' "$dir/raw.csv"
+	assert_line "poll unix 4 ok"
+	assert_line "epoll-et unix 4 ok"
+	assert_line "poll closed 4 ok"
+	assert_equal "${#lines[@]}" 8
+	# The load generator says which transport it drove.
+	run awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print $1, $2, $c["transport"] }' "$dir/raw.csv"
+	assert_line "poll unix unix"
+	assert_line "epoll-et closed tcp"
+	[[ -s "$dir/transport.png" && -s "$dir/transport.svg" ]] || fail "no transport chart"
+	run sed -n '/^## Transport/,/^## /p' "$dir/README.md"
+	assert_output --partial "The closed loop at 4 connections"
+	assert_line --regexp '^\| poll \| [0-9.]+k? \| [0-9.]+k? \| [0-9.]+ \([0-9.]+–[0-9.]+\) \| [0-9.]+ µs \| [0-9.]+ µs \| [0-9.]+ \([0-9.]+–[0-9.]+\) \| .+ \|$'
+	assert_line --regexp '^\| epoll-et \| '
+}
