@@ -8,7 +8,7 @@
 # (PNG and SVG) and README.md (the summary), through bench/report.sh.
 # results/latest then points to it.
 #
-#   make bench                  the default profile, at most 15 minutes
+#   make bench                  the default profile, 16 to 21 minutes
 #   BENCH=quick make bench      every model, fewer points, one round: a minute and a half
 #   BENCH=full make bench       more points, 5 to 10 rounds: about two and a half hours
 #   BENCH=smoke bench/run.sh    the whole pipeline in about 45 s (CI)
@@ -101,7 +101,7 @@ die() {
 note() { echo "bench: $*" >&2; }
 
 # ---- profiles ----------------------------------------------------------------
-# Each sets the points (CLOSED, IDLE, CHURN, SIZES), the windows, the rounds
+# Each sets the points (CLOSED, IDLE, CHURN, SIZES, UNIX), the windows, the rounds
 # (P_REPEATS at every point, up to P_MAX_REPEATS at the P_ADAPTIVE points).
 # The windows per workload are bench/README.md's ("Windows").
 
@@ -123,11 +123,12 @@ quick)
 	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 default)
-	# Sixteen models in about a quarter of an hour on the 2-vCPU development
-	# VM (DRY_RUN=1: 15 minutes at three rounds, 20 if every headline point
+	# Sixteen models in about 16 minutes on the 2-vCPU development VM
+	# (DRY_RUN=1: 16 minutes at three rounds, 21 if every headline point
 	# runs five): the points where the models part ways, three rounds each,
 	# and up to five at the headline points (the README's figures are read
-	# at closed 64, 256 and 1024) until their intervals are tight.
+	# at closed 64, 256 and 1024) until their intervals are tight; the
+	# closed loop at 64 over a Unix socket too, for the transport chart.
 	CLOSED=(1 16 64 256 1024) IDLE=(0 1000 10000) CHURN=(16 128)
 	SIZES=(64 16384 65536) UNIX=(64)
 	P_RATE=10000 P_OPEN_DURATION=2 P_WARMUP=0.2 P_DURATION=1
