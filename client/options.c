@@ -264,7 +264,7 @@ static const char *parse_unix_path(const char *option, const char *text)
 		usage_error("%s: the path is empty", option);
 	if (!unix_path_fits(text))
 		usage_error("%s: '%s' is longer than a socket path may be (%zu bytes)", option,
-		            text, sizeof((struct sockaddr_un *)0)->sun_path - 1);
+		            text, UNIX_PATH_MAX_BYTES);
 	return text;
 }
 

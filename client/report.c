@@ -298,7 +298,7 @@ static void human_latency(const char *label, const struct histogram *h, FILE *ou
 static void human_header(const struct report *r, FILE *out)
 {
 	const struct options *opts = r->opts;
-	char target[sizeof((struct sockaddr_un *)0)->sun_path + 8];
+	char target[UNIX_PATH_MAX_BYTES + 9]; /* "unix:" and the path */
 
 	format_sockaddr((const struct sockaddr *)&opts->addr, target, sizeof target);
 	fprintf(out, "%s: %s%s loop against %s\n", prog_name, opts->churn ? "churn, " : "",

@@ -20,11 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 /* Room for "unix:" and the longest socket path, or an address and port. */
-#define WHERE_BYTES (sizeof((struct sockaddr_un *)0)->sun_path + 8)
+#define WHERE_BYTES (UNIX_PATH_MAX_BYTES + 9)
 
 /* Where every option's help text starts in --help: the width of the
  * longest option name ("  -m, --max-conns N   ") in one place. */
@@ -128,7 +127,7 @@ static const char *parse_unix_path(const struct server_model *model, const char 
 	if (!unix_path_fits(text))
 		usage_error(model,
 		            "-u/--unix: '%s' is longer than a socket path may be (%zu bytes)", text,
-		            sizeof((struct sockaddr_un *)0)->sun_path - 1);
+		            UNIX_PATH_MAX_BYTES);
 	return text;
 }
 

@@ -17,7 +17,7 @@
 
 /* The socket file this process created, for its removal at exit. */
 static struct {
-	char path[sizeof((struct sockaddr_un *)0)->sun_path];
+	char path[UNIX_PATH_MAX_BYTES + 1];
 	pid_t owner;
 	dev_t dev;
 	ino_t ino;

@@ -13,8 +13,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/un.h>
 
-/* Whether path fits in a sockaddr_un (107 bytes and its NUL). */
+/* The longest socket path: sun_path less its NUL (107 bytes on Linux). */
+#define UNIX_PATH_MAX_BYTES (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+/* Whether path fits in a sockaddr_un (UNIX_PATH_MAX_BYTES and its NUL). */
 bool unix_path_fits(const char *path);
 
 /* Returns a listening socket bound to path, after the checks above; exits 1
