@@ -37,7 +37,10 @@
 static const struct server_model model = {
 	.name = "udp",
 	.summary = "UDP echo server: one socket, a loop of recvfrom and sendto.",
-	.features = FEATURE_BATCH,
+	.features = FEATURE_BATCH | FEATURE_MAX_CONNS,
+	/* Every server takes -m; UDP has no connections to cap. */
+	.max_conns_help = "accepted for uniformity: UDP has no connections,\n"
+	                  "so there is nothing to cap",
 	.datagram = true,
 };
 

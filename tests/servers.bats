@@ -1093,6 +1093,7 @@ models_in() {
 	SERVERS_DIR=$1
 	shift
 	MODELS=("$@")
+	tcp_only # once per model: which models ran, not over what
 	for_each_model record_model
 }
 

@@ -37,9 +37,9 @@ teardown() {
 	done
 }
 
-@test "echo-udp: usage errors exit 2 (-u: it serves UDP only; --batch out of 1..1024), a port in use exits 1 naming it, -h and -V exit 0" {
+@test "echo-udp: usage errors exit 2 (-u: it serves UDP only; --batch out of 1..1024), a port in use exits 1 naming it, -h and -V exit 0, -m accepted" {
 	local args
-	for args in "-u /tmp/x.sock" "--batch 0" "--batch 1025" "--batch" "-p 65536" "-m 3" "-w 2" "--reuseport"; do
+	for args in "-u /tmp/x.sock" "--batch 0" "--batch 1025" "--batch" "-p 65536" "-m 0" "-w 2" "--reuseport"; do
 		# shellcheck disable=SC2086 # each case is a list of words
 		run --separate-stderr "$SERVERS_DIR/echo-udp" $args
 		assert_equal "$status" 2
@@ -57,6 +57,11 @@ teardown() {
 	run "$SERVERS_DIR/echo-udp" -V
 	assert_success
 	assert_output --regexp 'udp model'
+	# -m, which every server takes, is accepted: there is nothing to cap.
+	stop_server
+	start_server udp -m 3
+	run_loadgen --udp -p "$SERVER_PORT" -c 4 -d 200ms -W 0 --format json
+	expect_status 0
 }
 
 # The trace format of every server: seconds, thread, event, fd=N, key=value.
