@@ -791,17 +791,25 @@ write_fig_run() {
 	assert_output --partial "> **UNPINNED: server and client share both cores.**"
 }
 
-@test "run.sh: a tiny real run against bin/loadgen writes rows, charts and the summary" {
-	need_gnuplot
-	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
-	# Real load: through the machine's bench lock, like every bench run.
-	run with_deadline 60 \
-		env BENCH=smoke NO_BUILD=1 MODELS="select epoll-et" WORKLOADS=closed CLOSED_POINTS="1 4" \
+# real_bench_run SECONDS VAR=VALUE...: a smoke-profile bench run with real
+# servers and bin/loadgen into $BATS_TEST_TMPDIR/results, through the
+# machine's bench lock like every bench run (skipped if another bench holds
+# it for 15 s); it must succeed.
+real_bench_run() {
+	local seconds=$1
+	shift
+	run with_deadline "$seconds" env BENCH=smoke NO_BUILD=1 "$@" \
 		RESULTS="$BATS_TEST_TMPDIR/results" LOCK_WAIT=15 "$ROOT/bench/run.sh"
 	if [[ $status -ne 0 && "$output" == *"still held"* ]]; then
 		skip "another bench held the lock for 15 s"
 	fi
 	assert_success
+}
+
+@test "run.sh: a tiny real run against bin/loadgen writes rows, charts and the summary" {
+	need_gnuplot
+	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
+	real_bench_run 60 MODELS="select epoll-et" WORKLOADS=closed CLOSED_POINTS="1 4"
 	local dir="$BATS_TEST_TMPDIR/results/latest"
 	# (A failed row shows its reason.)
 	run awk -F, 'NR > 1 { print $1, $3, $5 ($6 == "" ? "" : ": " $6) }' "$dir/raw.csv"
@@ -820,13 +828,8 @@ write_fig_run() {
 @test "run.sh: the unix workload runs the closed loop over a Unix socket; the report draws the transport chart and tables both transports with the ratio paired by round" {
 	need_gnuplot
 	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
-	run with_deadline 120 \
-		env BENCH=smoke NO_BUILD=1 MODELS="poll epoll-et" WORKLOADS="closed unix" CLOSED_POINTS="4" \
-		UNIX_POINTS="4" REPEATS=2 RESULTS="$BATS_TEST_TMPDIR/results" LOCK_WAIT=15 "$ROOT/bench/run.sh"
-	if [[ $status -ne 0 && "$output" == *"still held"* ]]; then
-		skip "another bench held the lock for 15 s"
-	fi
-	assert_success
+	real_bench_run 120 MODELS="poll epoll-et" WORKLOADS="closed unix" CLOSED_POINTS="4" \
+		UNIX_POINTS="4" REPEATS=2
 	local dir="$BATS_TEST_TMPDIR/results/latest"
 	run awk -F, 'NR > 1 { print $1, $2, $3, $5 ($6 == "" ? "" : ": " $6) }' "$dir/raw.csv"
 	assert_line "poll unix 4 ok"
