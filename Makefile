@@ -209,7 +209,8 @@ clean:
 
 # ---- robustness: sanitizer builds, valgrind, soak ----------------------------
 #   make asan      AddressSanitizer + UBSan build (build-asan/, bin-asan/), then
-#                  tests/servers.bats and tests/robustness.bats against it
+#                  tests/servers.bats and tests/robustness.bats against it, and
+#                  tests/udp.bats (echo-udp and loadgen --udp)
 #   make tsan      ThreadSanitizer build of the threaded servers (thread, pool,
 #                  reactors, leader-follower) and the load generator
 #                  (build-tsan/, bin-tsan/),
@@ -253,7 +254,7 @@ asan:
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan CFLAGS="$(ASAN_CFLAGS)" all
 	rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
-	$(ASAN_RUN) bats --print-output-on-failure tests/servers.bats tests/robustness.bats
+	$(ASAN_RUN) bats --print-output-on-failure tests/servers.bats tests/robustness.bats tests/udp.bats
 	$(call no_reports,$(ASAN_LOGS))
 
 tsan:
