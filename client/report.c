@@ -339,6 +339,19 @@ static void human_errors(const struct report *r, FILE *out)
 			        stats->first_error[kind]);
 }
 
+/* --udp: what became of the datagrams (the lost ones are timeouts too). */
+static void human_datagrams(const struct report *r, FILE *out)
+{
+	const struct datagram_counts *d = &r->stats->datagrams;
+
+	if (r->opts->transport != TRANSPORT_UDP)
+		return;
+	fprintf(out,
+	        "  %-12s lost %" PRIu64 ", duplicated %" PRIu64 ", reordered %" PRIu64
+	        ", late %" PRIu64 "\n",
+	        "datagrams", d->lost, d->duplicated, d->reordered, d->late);
+}
+
 static void human_outcome(const struct report *r, FILE *out)
 {
 	const struct worker_stats *stats = r->stats;
@@ -416,6 +429,7 @@ static void report_print_human(const struct report *r, FILE *out)
 		        "ended\n",
 		        "backlog", stats->unsent, stats->unsent == 1 ? "" : "s");
 	human_errors(r, out);
+	human_datagrams(r, out);
 	fprintf(out, "  %-12s %.2f of a core", "client cpu",
 	        r->cpu_window_s > 0 ? r->cpu_s / r->cpu_window_s : 0);
 	if (stats->messages > 0)

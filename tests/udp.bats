@@ -112,6 +112,13 @@ UDP_TRACE_LINE='^ *[0-9]+\.[0-9]{6} +[0-9]+ (listen|read|write|wait|error|stop) 
 		done
 		stop_server
 	done
+	# The human summary has the same counts.
+	start_server udp
+	run_loadgen --udp -p "$SERVER_PORT" -c 2 -d 200ms -W 0 --loss-timeout 10s
+	expect_status 0
+	[[ $LG_OUT == *"datagrams    lost 0, duplicated 0, reordered 0, late 0"* ]] ||
+		fail "no datagram counts in the summary: $LG_OUT"
+	stop_server
 	# A large datagram, one at a time: 60000 bytes each way.
 	start_server udp
 	run_loadgen --udp -p "$SERVER_PORT" -c 1 -s 60000 -d 300ms -W 0 --loss-timeout 10s --format json
