@@ -298,7 +298,7 @@ bench_report() {
 @test "point.sh: --header prints the raw.csv header; a wrong model, workload or count is a usage error (exit 2)" {
 	run "$ROOT/bench/point.sh" --header
 	assert_success
-	assert_output --regexp '^model,workload,x,repeat,status,reason,.*,msgs_per_s,.*,server_us_per_msg,.*,server_ctx_switches_per_msg$'
+	assert_output --regexp '^model,workload,x,repeat,status,reason,.*,msgs_per_s,.*,server_us_per_msg,.*,server_ctx_switches_per_msg,transport$'
 	local args
 	for args in "" "epoll-et closed 1" "kqueue closed 1 1" "epoll-et spin 1 1" "epoll-et closed many 1" "epoll-et closed 1 0"; do
 		# shellcheck disable=SC2086 # each case is a list of words
