@@ -496,9 +496,10 @@ check_server() {
 	expect_status 0
 	header=$(sed -n 1p <<<"$LG_OUT")
 	row=$(sed -n 2p <<<"$LG_OUT")
-	# The seven are the last columns, in this order, and their cells empty.
-	[[ "$header" == *",$(IFS=,; echo "${SERVER_KEYS[*]}")" ]]
-	[[ "$row" == *",,,,,,," ]]
+	# The seven are in this order, followed only by the transport and the
+	# datagram counts (empty for a stream), and their cells are empty.
+	[[ "$header" == *",$(IFS=,; echo "${SERVER_KEYS[*]}"),transport,datagrams_lost,datagrams_duplicated,datagrams_reordered,datagrams_late" ]]
+	[[ "$row" == *",,,,,,,tcp,,,," ]]
 	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms
 	expect_status 0
 	[[ "$LG_OUT" != *"  server "* ]]
