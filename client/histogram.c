@@ -45,8 +45,7 @@ static unsigned histogram_index(uint64_t value_ns)
 	       (unsigned)(value_ns >> shift) - HISTOGRAM_HALF_COUNT;
 }
 
-/* The largest value that lands in counter index. */
-static uint64_t histogram_upper_ns(unsigned index)
+uint64_t histogram_upper_ns(unsigned index)
 {
 	unsigned shift, sub;
 

@@ -71,5 +71,8 @@ void histogram_merge(struct histogram *dst, const struct histogram *src);
 uint64_t histogram_percentile_ns(const struct histogram *h, double percent);
 /* 0 when the histogram is empty. */
 double histogram_mean_ns(const struct histogram *h);
+/* The largest value that lands in counter index (0..HISTOGRAM_COUNTERS-1):
+ * what a counter stands for when the histogram is written out. */
+uint64_t histogram_upper_ns(unsigned index);
 
 #endif

@@ -20,6 +20,7 @@
  * Left out on purpose: TLS, other protocols than echo, several server
  * addresses, and coordination of several client machines.
  */
+#include "hdr.h"
 #include "options.h"
 #include "report.h"
 #include "server_sample.h"
@@ -407,6 +408,22 @@ static void build_report(const struct supervisor *s, const struct worker_stats *
 	r->complete = s->signo == 0 && stats->down == 0 && stats->errors[ERROR_TIMEOUT] == 0;
 }
 
+/* --hdr: the file is opened before anything is connected, so a path that
+ * cannot be written is a usage error (exit 2), not a lost run. */
+static FILE *hdr_open(const struct options *opts)
+{
+	FILE *out;
+
+	if (opts->hdr_path == NULL)
+		return NULL;
+	out = fopen(opts->hdr_path, "w");
+	if (out == NULL) {
+		err_ret("--hdr: cannot write %s", opts->hdr_path);
+		exit(2);
+	}
+	return out;
+}
+
 /* --server-pid: the process must be there before anything is connected. */
 static struct server_sample *server_open(const struct options *opts)
 {
@@ -446,9 +463,11 @@ int main(int argc, char **argv)
 	struct worker_stats total;
 	struct server_figures server;
 	struct report report;
+	FILE *hdr_out;
 	int status;
 
 	options_parse(argc, argv, &opts);
+	hdr_out = hdr_open(&opts);
 	s.server = server_open(&opts);
 	check_limits(&opts);
 	print_notes(&opts);
@@ -474,6 +493,10 @@ int main(int argc, char **argv)
 	if (opts.format != FORMAT_HUMAN && !opts.quiet)
 		report_print_error_details(&report, stderr);
 	status = exit_status(&report);
+	if (hdr_out != NULL && (hdr_write(total.latency, hdr_out) < 0 || fclose(hdr_out) != 0)) {
+		err_ret("--hdr: cannot write %s", opts.hdr_path);
+		status = status ? status : 1;
+	}
 
 	for (long i = 0; i < opts.threads; i++)
 		worker_free(s.workers[i]);

@@ -52,6 +52,7 @@ enum {
 	OPT_SERVER_PID,
 	OPT_UDP,
 	OPT_LOSS_TIMEOUT,
+	OPT_HDR,
 };
 
 struct unit {
@@ -107,6 +108,8 @@ static void options_usage(FILE *out)
 	    "      --format F           human, csv or json (default human)\n"
 	    "      --seed N             seed of the message bytes (default %d)\n"
 	    "      --connect-timeout T  give up on a connect after T (default %s)\n"
+	    "      --hdr FILE           also write the latency distribution to FILE in\n"
+	    "                           HdrHistogram's percentile format (milliseconds)\n"
 	    "      --server-pid PID     measure the server too: the CPU time, memory,\n"
 	    "                           processes, threads and context switches of PID\n"
 	    "                           and its descendants over the measured time\n"
@@ -383,6 +386,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 		{ "unix", required_argument, NULL, 'u' },
 		{ "udp", no_argument, NULL, OPT_UDP },
 		{ "loss-timeout", required_argument, NULL, OPT_LOSS_TIMEOUT },
+		{ "hdr", required_argument, NULL, OPT_HDR },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -450,6 +454,9 @@ void options_parse(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_UDP:
 			opts->transport = TRANSPORT_UDP;
+			break;
+		case OPT_HDR:
+			opts->hdr_path = optarg;
 			break;
 		case OPT_LOSS_TIMEOUT:
 			opts->loss_timeout_ns = parse_time("--loss-timeout", optarg, false);

@@ -44,6 +44,7 @@ struct options {
 	enum output_format format;
 	bool quiet;           /* no progress line, no notes on stderr */
 	pid_t server_pid;     /* --server-pid: the server to sample; 0 = none */
+	const char *hdr_path; /* --hdr: where the latency histogram goes, or NULL */
 	bool threads_clamped; /* -t was lowered to -c */
 };
 

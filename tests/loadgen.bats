@@ -29,7 +29,7 @@ teardown() {
 	assert_success
 	for opt in --host --port --connections --duration --warmup --size --pipeline --rate \
 		--threads --churn --idle --format --seed --connect-timeout --server-pid --quiet --help \
-		--unix --udp --loss-timeout \
+		--unix --udp --loss-timeout --hdr \
 		--version; do
 		assert_output --partial -- "$opt"
 	done
@@ -645,4 +645,55 @@ check_server() {
 	done
 	[[ "$LG_ERR" == *"note: server process $SERVER_PID exited during the measured time"* ]] ||
 		{ show_run; return 1; }
+}
+
+# hdr_reader FILE: an independent reader of HdrHistogram's
+# percentile-distribution text (the format its plotter reads): checks the
+# header, that value, percentile and count never fall, and prints
+# "rows N last_pct P last_count C max M total T mean U p50 V p90 W" (values
+# in ms, as written) for the test to compare with the run's JSON.
+hdr_reader() {
+	awk '
+		NR == 1 { if ($1 != "Value" || $2 != "Percentile" || $3 != "TotalCount") { print "bad header: " $0; bad = 1 } next }
+		/^$/ { next }
+		/^#\[Mean/ { gsub(/[#\[\],=]/, " "); mean = $2; next }
+		/^#\[Max/ { gsub(/[#\[\],=]/, " "); max = $2; total = $5; next }
+		/^#/ { next }
+		{
+			if (NF != 4 && NF != 3) { print "bad row: " $0; bad = 1 }
+			if (rows && ($1 < v || $2 < p || $3 < c)) { print "falls at: " $0; bad = 1 }
+			v = $1; p = $2; c = $3; rows++
+			if (p == 0.5) p50 = v
+			if (p == 0.9) p90 = v
+		}
+		END {
+			if (bad) exit 1
+			printf "rows %d last_pct %s last_count %d max %s total %d mean %s p50 %s p90 %s\n", rows, p, c, max, total, mean, p50, p90
+		}' "$1"
+}
+
+@test "--hdr FILE writes the latency distribution in HdrHistogram's percentile format: its counts, max, mean and percentiles are the run's" {
+	local hdr="$BATS_TEST_TMPDIR/latency.hdr" summary
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 4 -d 500ms -W 100ms --hdr "$hdr" --format json
+	expect_status 0
+	run hdr_reader "$hdr"
+	assert_success
+	summary=$output
+	echo "# $summary"
+	read -r _ rows _ last_pct _ last_count _ max _ total _ mean _ p50 _ p90 <<<"$summary"
+	((rows > 10)) || fail "only $rows rows"
+	assert_equal "$last_pct" "1.000000000000"
+	assert_equal "$last_count" "$(json .messages)"
+	assert_equal "$total" "$(json .messages)"
+	# The file has nanoseconds (six decimals of a millisecond); the JSON
+	# rounds to 0.1 us: they agree to 0.05 us.
+	json_true "((.latency_us.max - $max * 1000) | fabs) <= 0.05"
+	json_true "((.latency_us.mean - $mean * 1000) | fabs) <= 0.05"
+	json_true "((.latency_us.p50 - $p50 * 1000) | fabs) <= 0.05"
+	json_true "((.latency_us.p90 - $p90 * 1000) | fabs) <= 0.05"
+	# A file that cannot be written is a usage error, before connecting.
+	run_loadgen -p "$PEER_PORT" -d 100ms --hdr "$BATS_TEST_TMPDIR/no-such-dir/x.hdr"
+	expect_status 2
+	[[ $LG_ERR == *"--hdr: cannot write"* ]] || fail "no message naming --hdr: $LG_ERR"
 }
