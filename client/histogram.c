@@ -67,6 +67,11 @@ void histogram_record(struct histogram *h, uint64_t value_ns)
 		h->max_ns = value_ns;
 }
 
+void histogram_add_to_counter(struct histogram *h, uint64_t value_ns, uint64_t n)
+{
+	h->counts[histogram_index(value_ns)] += n;
+}
+
 void histogram_merge(struct histogram *dst, const struct histogram *src)
 {
 	for (unsigned i = 0; i < HISTOGRAM_COUNTERS; i++)

@@ -71,6 +71,10 @@ void histogram_merge(struct histogram *dst, const struct histogram *src);
 uint64_t histogram_percentile_ns(const struct histogram *h, double percent);
 /* 0 when the histogram is empty. */
 double histogram_mean_ns(const struct histogram *h);
+/* Adds n to the counter value_ns lands in, and nothing else: for reading a
+ * histogram back from its counters (merge.c), whose count, extremes and
+ * sum are then set from the same report. */
+void histogram_add_to_counter(struct histogram *h, uint64_t value_ns, uint64_t n);
 /* The largest value that lands in counter index (0..HISTOGRAM_COUNTERS-1):
  * what a counter stands for when the histogram is written out. */
 uint64_t histogram_upper_ns(unsigned index);

@@ -21,6 +21,7 @@
  * addresses, and coordination of several client machines.
  */
 #include "hdr.h"
+#include "merge.h"
 #include "options.h"
 #include "report.h"
 #include "server_sample.h"
@@ -379,16 +380,6 @@ static void supervise(struct supervisor *s)
 
 /* ---- after the run ------------------------------------------------------------ */
 
-static int exit_status(const struct report *r)
-{
-	if (r->signo != 0)
-		return 128 + r->signo;
-	for (int kind = 0; kind < ERROR_KINDS; kind++)
-		if (r->stats->errors[kind] > 0)
-			return 1;
-	return r->complete ? 0 : 1;
-}
-
 static void build_report(const struct supervisor *s, const struct worker_stats *stats,
                          struct report *r)
 {
@@ -466,6 +457,10 @@ int main(int argc, char **argv)
 	FILE *hdr_out;
 	int status;
 
+	if (argc > 1 && strcmp(argv[1], "merge") == 0) {
+		err_init(argv[0]);
+		return merge_main(argc - 1, argv + 1);
+	}
 	options_parse(argc, argv, &opts);
 	hdr_out = hdr_open(&opts);
 	s.server = server_open(&opts);
@@ -492,7 +487,7 @@ int main(int argc, char **argv)
 	report_print(&report, stdout);
 	if (opts.format != FORMAT_HUMAN && !opts.quiet)
 		report_print_error_details(&report, stderr);
-	status = exit_status(&report);
+	status = report_exit_status(&report);
 	if (hdr_out != NULL && (hdr_write(total.latency, hdr_out) < 0 || fclose(hdr_out) != 0)) {
 		err_ret("--hdr: cannot write %s", opts.hdr_path);
 		status = status ? status : 1;

@@ -80,6 +80,7 @@ static void options_usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: %s [options]\n"
+	    "       %s merge [--format F] FILE...   (one report from several runs' JSON)\n"
 	    "Drives an echo server with messages, checks every echoed byte, and reports\n"
 	    "throughput, latency percentiles, errors and its own CPU use.\n\n"
 	    "  -H, --host ADDR          server address (default %s; IPv6 literals work)\n"
@@ -120,9 +121,9 @@ static void options_usage(FILE *out)
 	    "(a bare number is seconds).\n"
 	    "Exit status: 0 when the run completed without errors, 1 otherwise,\n"
 	    "2 on a usage error, 130 when interrupted (the partial results are printed).\n",
-	    prog_name, DEFAULT_BIND, DEFAULT_PORT, DEFAULT_LOSS_TIMEOUT, DEFAULT_CONNECTIONS,
-	    DEFAULT_DURATION, DEFAULT_WARMUP, DEFAULT_SIZE_BYTES, DEFAULT_PIPELINE, DEFAULT_THREADS,
-	    DEFAULT_SEED, DEFAULT_CONNECT_TIMEOUT);
+	    prog_name, prog_name, DEFAULT_BIND, DEFAULT_PORT, DEFAULT_LOSS_TIMEOUT,
+	    DEFAULT_CONNECTIONS, DEFAULT_DURATION, DEFAULT_WARMUP, DEFAULT_SIZE_BYTES,
+	    DEFAULT_PIPELINE, DEFAULT_THREADS, DEFAULT_SEED, DEFAULT_CONNECT_TIMEOUT);
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -250,15 +251,27 @@ static pid_t parse_pid(const char *option, const char *text)
 	return (pid_t)pid;
 }
 
+bool options_format_named(const char *text, enum output_format *format)
+{
+	static const char *const names[] = {
+		[FORMAT_HUMAN] = "human", [FORMAT_CSV] = "csv", [FORMAT_JSON] = "json"
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(text, names[i]) == 0) {
+			*format = (enum output_format)i;
+			return true;
+		}
+	return false;
+}
+
 static enum output_format parse_format(const char *option, const char *text)
 {
-	if (strcmp(text, "human") == 0)
-		return FORMAT_HUMAN;
-	if (strcmp(text, "csv") == 0)
-		return FORMAT_CSV;
-	if (strcmp(text, "json") == 0)
-		return FORMAT_JSON;
-	usage_error("%s: unknown format '%s' (use human, csv or json)", option, text);
+	enum output_format format;
+
+	if (!options_format_named(text, &format))
+		usage_error("%s: unknown format '%s' (use human, csv or json)", option, text);
+	return format;
 }
 
 static const char *parse_unix_path(const char *option, const char *text)

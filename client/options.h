@@ -55,6 +55,10 @@ void options_parse(int argc, char **argv, struct options *opts);
 /* "closed", "open" or "churn", as in the JSON "mode" key. */
 const char *options_mode(const struct options *opts);
 
+/* The format named text ("human", "csv", "json") into *format; false if
+ * there is none of that name. */
+bool options_format_named(const char *text, enum output_format *format);
+
 /* "tcp", "unix" or "udp", as in the JSON "transport" key. */
 const char *options_transport(const struct options *opts);
 

@@ -217,8 +217,33 @@ static bool same_group(const char *a, const char *b)
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* One line: {"mode":"closed",...,"latency_us":{"min":12.1,...},...} */
-static void report_print_json(const struct field_list *list, FILE *out)
+/* ,"name":{"count":N,"min_ns":..,"max_ns":..,"sum_ns":..,"buckets":[[upper_ns,count],...]}:
+ * every non-empty counter of h, by the top of its range (histogram.h), and
+ * the exact count, extremes and sum, so that runs merge exactly (merge.c). */
+static void histogram_print_json(const char *name, const struct histogram *h, FILE *out)
+{
+	bool first = true;
+
+	fprintf(out, ",\"%s\":{\"count\":%" PRIu64 ",", name, h->count);
+	if (h->count > 0)
+		fprintf(out, "\"min_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64 ",\"sum_ns\":%.0f,",
+		        h->min_ns, h->max_ns, h->sum_ns);
+	else
+		fputs("\"min_ns\":null,\"max_ns\":null,\"sum_ns\":0,", out);
+	fputs("\"buckets\":[", out);
+	for (unsigned i = 0; i < HISTOGRAM_COUNTERS; i++) {
+		if (h->counts[i] == 0)
+			continue;
+		fprintf(out, "%s[%" PRIu64 ",%" PRIu64 "]", first ? "" : ",", histogram_upper_ns(i),
+		        h->counts[i]);
+		first = false;
+	}
+	fputs("]}", out);
+}
+
+/* One line: {"mode":"closed",...,"latency_us":{"min":12.1,...},...}, then
+ * the two histograms whole (not in the CSV: too wide for a row). */
+static void report_print_json(const struct report *r, const struct field_list *list, FILE *out)
 {
 	const char *group = NULL;
 
@@ -242,6 +267,8 @@ static void report_print_json(const struct field_list *list, FILE *out)
 	}
 	if (group != NULL)
 		fputc('}', out);
+	histogram_print_json("latency_histogram", r->stats->latency, out);
+	histogram_print_json("connect_histogram", r->stats->connect_latency, out);
 	fputs("}\n", out);
 }
 
@@ -300,7 +327,10 @@ static void human_header(const struct report *r, FILE *out)
 	const struct options *opts = r->opts;
 	char target[UNIX_PATH_MAX_BYTES + 9]; /* "unix:" and the path */
 
-	format_sockaddr((const struct sockaddr *)&opts->addr, target, sizeof target);
+	if (r->merged_runs > 0)
+		snprintf(target, sizeof target, "a server, %d runs merged", r->merged_runs);
+	else
+		format_sockaddr((const struct sockaddr *)&opts->addr, target, sizeof target);
 	fprintf(out, "%s: %s%s loop against %s\n", prog_name, opts->churn ? "churn, " : "",
 	        opts->rate_per_s > 0 ? "open" : "closed", target);
 	fprintf(out, "  %ld connection%s", opts->connections, opts->connections == 1 ? "" : "s");
@@ -449,11 +479,21 @@ void report_print(const struct report *r, FILE *out)
 	} else {
 		report_fields(r, &list);
 		if (r->opts->format == FORMAT_JSON)
-			report_print_json(&list, out);
+			report_print_json(r, &list, out);
 		else
 			report_print_csv(&list, out);
 	}
 	fflush(out);
+}
+
+int report_exit_status(const struct report *r)
+{
+	if (r->signo != 0)
+		return 128 + r->signo;
+	for (int kind = 0; kind < ERROR_KINDS; kind++)
+		if (r->stats->errors[kind] > 0)
+			return 1;
+	return r->complete ? 0 : 1;
 }
 
 void report_print_error_details(const struct report *r, FILE *out)

@@ -24,10 +24,14 @@ struct report {
 	 * without the option. A figure not taken is marked invalid in it. */
 	const struct server_figures *server;
 	bool complete;
-	int signo; /* the signal that cut the run short, or 0 */
+	int signo;       /* the signal that cut the run short, or 0 */
+	int merged_runs; /* loadgen merge: how many reports; 0 for a run */
 };
 
 void report_print(const struct report *r, FILE *out);
+/* loadgen's exit status for the run: 128 + the signal that cut it short,
+ * 1 with any error or an incomplete run, else 0. */
+int report_exit_status(const struct report *r);
 /* The first error of each kind, one line each, for stderr (the human
  * summary shows them itself). */
 void report_print_error_details(const struct report *r, FILE *out);

@@ -151,7 +151,8 @@ teardown() {
 	start_peer echo
 	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms --format json
 	expect_status 0
-	json_fields=$(json '[paths(type != "object") | join("_")] | join(",")')
+	# Every field but the two histograms, which only the JSON carries whole.
+	json_fields=$(json 'del(.latency_histogram, .connect_histogram) | [paths(type != "object") | join("_")] | join(",")')
 	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms --format csv
 	expect_status 0
 	[[ $(wc -l <<<"$LG_OUT") == 2 ]]
@@ -696,4 +697,83 @@ hdr_reader() {
 	run_loadgen -p "$PEER_PORT" -d 100ms --hdr "$BATS_TEST_TMPDIR/no-such-dir/x.hdr"
 	expect_status 2
 	[[ $LG_ERR == *"--hdr: cannot write"* ]] || fail "no message naming --hdr: $LG_ERR"
+}
+
+# merged_percentile_us P: the P-th percentile, in us, of the JSON's
+# latency_histogram computed from its buckets alone, as histogram.h defines
+# it: the top of the counter where the count reaches ceil(count * P / 100),
+# capped at the maximum.
+merged_percentile_us() {
+	json "(.latency_histogram) as \$h | (\$h.count * $1 / 100 | ceil) as \$rank
+		| (reduce \$h.buckets[] as \$b ({seen: 0, v: null};
+			if .v == null and .seen + \$b[1] >= \$rank then .v = \$b[0] else . end | .seen += \$b[1]) | .v) as \$v
+		| ([\$v, \$h.max_ns] | min) / 1000"
+}
+
+@test "JSON carries the latency histogram whole; loadgen merge of two runs side by side is the union: messages summed, every bucket, percentiles from the merged buckets" {
+	local a="$BATS_TEST_TMPDIR/a.json" b="$BATS_TEST_TMPDIR/b.json" p key f
+	start_peer echo
+	# Two load generators at once, on two halves of the connections.
+	"$LOADGEN" -p "$PEER_PORT" -c 2 -d 500ms -W 100ms --seed 1 --format json >"$a" 2>/dev/null &
+	local first=$!
+	track_pid "$first"
+	run_loadgen -p "$PEER_PORT" -c 3 -d 500ms -W 100ms --seed 2 --format json
+	expect_status 0
+	cp "$BATS_TEST_TMPDIR/lg.out" "$b"
+	wait_for_exit "$first" "$WAIT_S"
+	assert_equal "$WAITED_STATUS" 0
+	# Each report's buckets add up to its count, which is its messages.
+	for f in "$a" "$b"; do
+		run jq -e '.latency_histogram as $h | ($h.buckets | map(.[1]) | add) == $h.count and $h.count == .messages' "$f"
+		assert_success
+	done
+	run_loadgen merge --format json "$a" "$b"
+	expect_status 0
+	json_true ".messages == $(jq -s 'map(.messages) | add' "$a" "$b")"
+	json_true ".connections == 5 and .threads == 2 and .mode == \"closed\""
+	# Every bucket of the merge is the sum of the two runs' buckets.
+	run jq -n --slurpfile a "$a" --slurpfile b "$b" --argjson m "$LG_OUT" '
+		([$a[0], $b[0]] | map(.latency_histogram.buckets[]) | group_by(.[0]) | map([.[0][0], (map(.[1]) | add)])) == $m.latency_histogram.buckets
+		and $m.latency_histogram.max_ns == ([$a[0], $b[0]] | map(.latency_histogram.max_ns) | max)
+		and $m.latency_histogram.min_ns == ([$a[0], $b[0]] | map(.latency_histogram.min_ns) | min)'
+	assert_output true
+	# Its percentiles are those of the merged buckets (the JSON rounds them
+	# to 0.1 us).
+	for p in 50 90 99 99.9; do
+		key=p${p/./}
+		json_true "((.latency_us.$key - $(merged_percentile_us "$p")) | fabs) <= 0.05"
+	done
+	# The human summary says what it is.
+	run_loadgen merge "$a" "$b"
+	expect_status 0
+	[[ $LG_OUT == *"2 runs merged"* ]] || fail "the summary does not say it is a merge: $LG_OUT"
+}
+
+@test "loadgen merge refuses runs that do not belong together (exit 2, naming the field), and what is not a report" {
+	local a="$BATS_TEST_TMPDIR/a.json" b="$BATS_TEST_TMPDIR/b.json"
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -d 200ms -W 0 --format json
+	cp "$BATS_TEST_TMPDIR/lg.out" "$a"
+	run_loadgen -p "$PEER_PORT" -c 2 -s 128 -d 200ms -W 0 --format json
+	cp "$BATS_TEST_TMPDIR/lg.out" "$b"
+	run_loadgen merge "$a" "$b"
+	expect_status 2
+	[[ $LG_ERR == *"size 128 differs from 64"* ]] || fail "the field is not named: $LG_ERR"
+	run_loadgen -p "$PEER_PORT" -c 2 -P 2 -d 200ms -W 0 --format json
+	cp "$BATS_TEST_TMPDIR/lg.out" "$b"
+	run_loadgen merge "$a" "$b"
+	expect_status 2
+	[[ $LG_ERR == *"pipeline 2 differs from 1"* ]] || fail "the field is not named: $LG_ERR"
+	run_loadgen -p "$PEER_PORT" -c 2 --churn -d 200ms -W 0 --format json
+	cp "$BATS_TEST_TMPDIR/lg.out" "$b"
+	run_loadgen merge "$a" "$b"
+	expect_status 2
+	[[ $LG_ERR == *"mode churn differs from closed"* ]] || fail "the field is not named: $LG_ERR"
+	echo '{"mode":"closed"}' >"$b"
+	run_loadgen merge "$a" "$b"
+	expect_status 2
+	run_loadgen merge "$a" "$BATS_TEST_TMPDIR/missing.json"
+	expect_status 2
+	run_loadgen merge
+	expect_status 2
 }
