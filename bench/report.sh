@@ -112,6 +112,8 @@ mkdir -p "$run_dir/data"
 {
 	echo "footer1 = $(gp_string "$footer1")"
 	echo "footer2 = $(gp_string "$footer2")"
+	# The transport chart has bars, not markers: nothing is drawn hollow.
+	echo "footer2_bars = $(gp_string "${footer2/; hollow: wider than ±5%/}")"
 	echo "unpinned = $((pinned == 0 ? 1 : 0))"
 	echo "unpinned_label = $(gp_string "$unpinned_label")"
 } >"$run_dir/data/common.gp"

@@ -4,7 +4,7 @@
 #   gnuplot -e "rundir='results/...'; fmt='png'; conns=64" bench/transport.gp
 #
 # bench/report.sh calls it for both formats. It reads rundir/data/common.gp
-# (the footer) and rundir/data/transport.dat (bench/transport.awk: one row
+# (the footer: footer1, footer2_bars) and rundir/data/transport.dat (bench/transport.awk: one row
 # per model, "index model tcp_msgs lo hi unix_msgs lo hi tcp_cpu lo hi
 # unix_cpu lo hi"). Two panels: messages per second, and server CPU per
 # message; each model two bars, TCP and Unix, whiskers the 95% interval of
@@ -44,7 +44,7 @@ unix = "#e69f00"
 set multiplot layout 1,2 title sprintf("Transport: closed loop at %d connections, 64-byte messages, TCP loopback or a Unix socket%s", conns, unpinned ? " · " . unpinned_label : "") font ",14"
 set bmargin 7
 set label 900 footer1 at screen 0.01, 0.035 left font ",8" textcolor rgb "#777777"
-set label 899 footer2 at screen 0.01, 0.012 left font ",8" textcolor rgb "#777777"
+set label 899 footer2_bars at screen 0.01, 0.012 left font ",8" textcolor rgb "#777777"
 
 set title "messages per second (more is better)" font ",12"
 set format y "%.0s%c"
