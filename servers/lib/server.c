@@ -335,9 +335,10 @@ static void server_announce(const struct server_model *model, int fd, const char
 }
 
 /* Start-up after the listeners: the spare descriptor, then the above. */
-static void server_ready(const struct server_model *model, int listenfd, const char *where)
+static void server_ready(const struct server_model *model, const struct server_options *opts,
+                         int listenfd, const char *where)
 {
-	accept_prepare(strncmp(where, "unix:", 5) != 0);
+	accept_prepare(opts->unix_path == NULL);
 	server_announce(model, listenfd, where);
 }
 
@@ -372,7 +373,7 @@ int server_listen(const struct server_model *model, const struct server_options 
 		listenfd = Listen_on(opts, opts->port, SOCK_STREAM, false);
 		listener_address(listenfd, where, sizeof where, port, sizeof port);
 	}
-	server_ready(model, listenfd, where);
+	server_ready(model, opts, listenfd, where);
 	return listenfd;
 }
 
@@ -390,7 +391,7 @@ void server_listen_group(const struct server_model *model, const struct server_o
 				err_sys("dup of the listener");
 			trace("listen", fds[i], "addr=%s shared=%d/%d", where, i + 1, count);
 		}
-		server_ready(model, fds[0], where);
+		server_ready(model, opts, fds[0], where);
 		return;
 	}
 	/* Any process of the same user may join an SO_REUSEPORT group. A plain
@@ -404,7 +405,7 @@ void server_listen_group(const struct server_model *model, const struct server_o
 		fds[i] = Listen_on(opts, port, SOCK_STREAM, true);
 	for (int i = 1; i < count; i++)
 		trace("listen", fds[i], "addr=%s reuseport=%d/%d", where, i + 1, count);
-	server_ready(model, fds[0], where);
+	server_ready(model, opts, fds[0], where);
 }
 
 void report_spread(const char *what, const char *how, const long *counts, long n)
