@@ -74,6 +74,20 @@ static int read_bare(struct reader *r)
 	return emit(r, start, (size_t)(r->p - start));
 }
 
+/* After a member of an object or array: the path back to end, then the
+ * closing character (returns 1) or a comma before the next member (0);
+ * anything else is malformed (-1). */
+static int after_member(struct reader *r, size_t end, char close)
+{
+	r->path[end] = '\0';
+	skip_space(r);
+	if (*r->p == close) {
+		r->p++;
+		return 1;
+	}
+	return *r->p++ == ',' ? 0 : -1;
+}
+
 static int read_object(struct reader *r, int depth)
 {
 	r->p++;
@@ -85,6 +99,7 @@ static int read_object(struct reader *r, int depth)
 	for (;;) {
 		const char *name;
 		size_t name_len, end;
+		int rc;
 
 		skip_space(r);
 		if (read_string(r, &name, &name_len) < 0)
@@ -93,16 +108,10 @@ static int read_object(struct reader *r, int depth)
 		if (*r->p++ != ':')
 			return -1;
 		end = path_push(r, name, name_len);
-		if (read_value(r, depth + 1) < 0)
+		if (read_value(r, depth + 1) < 0 || (rc = after_member(r, end, '}')) < 0)
 			return -1;
-		r->path[end] = '\0';
-		skip_space(r);
-		if (*r->p == '}') {
-			r->p++;
+		if (rc == 1)
 			return 0;
-		}
-		if (*r->p++ != ',')
-			return -1;
 	}
 }
 
@@ -117,19 +126,14 @@ static int read_array(struct reader *r, int depth)
 	for (int index = 0;; index++) {
 		char name[16];
 		size_t end;
+		int rc;
 
 		snprintf(name, sizeof name, "%d", index);
 		end = path_push(r, name, strlen(name));
-		if (read_value(r, depth + 1) < 0)
+		if (read_value(r, depth + 1) < 0 || (rc = after_member(r, end, ']')) < 0)
 			return -1;
-		r->path[end] = '\0';
-		skip_space(r);
-		if (*r->p == ']') {
-			r->p++;
+		if (rc == 1)
 			return 0;
-		}
-		if (*r->p++ != ',')
-			return -1;
 	}
 }
 

@@ -82,18 +82,22 @@ static double number(const char *value)
 /* A histogram scalar: "count", "min_ns", ... or "buckets.N.0|1". */
 static void on_histogram(struct run_report *rr, int k, const char *key, const char *value)
 {
+	struct {
+		const char *key;
+		double *to;
+	} numbers[] = { { "count", &rr->hist_count[k] },
+		        { "min_ns", &rr->hist_min[k] },
+		        { "max_ns", &rr->hist_max[k] },
+		        { "sum_ns", &rr->hist_sum[k] } };
 	const char *field;
 
 	rr->hist_seen[k] = true;
-	if (strcmp(key, "count") == 0)
-		rr->hist_count[k] = number(value);
-	else if (strcmp(key, "min_ns") == 0)
-		rr->hist_min[k] = number(value);
-	else if (strcmp(key, "max_ns") == 0)
-		rr->hist_max[k] = number(value);
-	else if (strcmp(key, "sum_ns") == 0)
-		rr->hist_sum[k] = number(value);
-	else if (strncmp(key, "buckets.", 8) == 0 && (field = strrchr(key, '.')) != NULL) {
+	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+		if (strcmp(key, numbers[i].key) == 0) {
+			*numbers[i].to = number(value);
+			return;
+		}
+	if (strncmp(key, "buckets.", 8) == 0 && (field = strrchr(key, '.')) != NULL) {
 		if (strcmp(field, ".0") == 0)
 			rr->pending_upper[k] = strtoull(value, NULL, 10);
 		else
