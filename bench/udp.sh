@@ -22,6 +22,7 @@
 # range (min-max), and the paired ratio batch/no batch of CPU per datagram
 # and of throughput with its 95% interval (bench/stats.awk).
 #
+# UDP_CSV=FILE keeps the raw rows (one per run) there too.
 # Holds BENCH_LOCK (/tmp/bench.lock) while it runs. Needs perf with the
 # syscall tracepoints (as root); without, it says so and exits 1.
 set -euo pipefail
@@ -100,4 +101,4 @@ echo "# bench/udp.sh $(date -u '+%Y-%m-%d %H:%M UTC') on $(hostname -s): $(nproc
 echo "# echo-udp pinned to CPU $SERVER_CPU, loadgen --udp (64-byte datagrams) to CPU $CLIENT_CPU; $UDP_ROUNDS rounds of ${UDP_SECONDS}s, shuffled; median (min-max)"
 echo
 awk -F, -f "$ROOT/bench/stats.awk" -v batch="$UDP_BATCH" -f "$ROOT/bench/udp.awk" "$TMP/results.csv"
-cp "$TMP/results.csv" "${UDP_CSV:-/dev/null}"
+[[ -z ${UDP_CSV:-} ]] || cp "$TMP/results.csv" "$UDP_CSV"
