@@ -79,12 +79,22 @@ assert_listeners() {
 }
 
 # unix_listener_of PID PATH: PID holds a listening Unix-domain socket bound
-# to PATH (ss asks the kernel; /proc/net/unix has no owner, so without ss
-# only the file is checked, below).
+# to PATH. ss asks the kernel for the owner too; without ss, /proc/net/unix
+# must list a listening socket (flag __SO_ACCEPTCON, 00010000) at PATH whose
+# inode is among PID's descriptors.
 unix_listener_of() {
-	command -v ss >/dev/null || return 0
-	ss -Hlxp | awk -v path="$2" -v owner="pid=$1," '$5 == path && index($0, owner) { found = 1 }
-		END { exit !found }'
+	local link inodes=" "
+	if command -v ss >/dev/null; then
+		ss -Hlxp | awk -v path="$2" -v owner="pid=$1," '$5 == path && index($0, owner) { found = 1 }
+			END { exit !found }'
+		return
+	fi
+	for link in "/proc/$1/fd/"*; do
+		link=$(readlink "$link" 2>/dev/null) || continue
+		[[ $link =~ ^socket:\[([0-9]+)\]$ ]] && inodes+="${BASH_REMATCH[1]} "
+	done
+	awk -v path="$2" -v inodes="$inodes" '$8 == path && $4 == "00010000" && index(inodes, " " $7 " ") { found = 1 }
+		END { exit !found }' /proc/net/unix
 }
 
 check_readiness_line() {
