@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct histogram *histogram_new(void)
 {
@@ -28,6 +29,12 @@ struct histogram *histogram_new(void)
 void histogram_free(struct histogram *h)
 {
 	free(h);
+}
+
+void histogram_reset(struct histogram *h)
+{
+	memset(h, 0, sizeof *h);
+	h->min_ns = UINT64_MAX;
 }
 
 static unsigned histogram_index(uint64_t value_ns)

@@ -62,6 +62,8 @@ struct histogram {
 /* About 220 KiB each: allocate them, never put one on a thread's stack. */
 struct histogram *histogram_new(void);
 void histogram_free(struct histogram *h);
+/* Empties h, as new. */
+void histogram_reset(struct histogram *h);
 void histogram_record(struct histogram *h, uint64_t value_ns);
 /* Adds every value recorded in src to dst. */
 void histogram_merge(struct histogram *dst, const struct histogram *src);

@@ -21,9 +21,11 @@
  * addresses, and coordination of several client machines.
  */
 #include "hdr.h"
+#include "interval.h"
 #include "merge.h"
 #include "options.h"
 #include "report.h"
+#include "search.h"
 #include "server_sample.h"
 #include "worker.h"
 
@@ -200,8 +202,11 @@ struct supervisor {
 	int64_t cpu_start_ns, cpu_start_wall_ns;
 	int64_t cpu_end_ns, cpu_end_wall_ns;
 	int64_t next_progress_ns;
-	uint64_t last_echoes;         /* for the progress line's rate */
-	struct server_sample *server; /* --server-pid, or NULL */
+	uint64_t last_echoes;           /* for the progress line's rate */
+	struct server_sample *server;   /* --server-pid, or NULL */
+	FILE *interval_out;             /* --interval: where the lines go */
+	struct interval_log *intervals; /* ... from the measured time's start */
+	int64_t next_interval_ns;       /* the current interval's end */
 };
 
 static int64_t cpu_now_ns(void)
@@ -289,6 +294,11 @@ static void supervisor_measure_start(struct supervisor *s)
 	s->cpu_start_ns = cpu_now_ns();
 	s->cpu_start_wall_ns = clock_now_ns();
 	s->measuring = true;
+	if (s->run->interval_slots != NULL) {
+		s->intervals = interval_log_new(s->interval_out, s->run->opts->rate_per_s,
+		                                s->run->measure_start_ns);
+		s->next_interval_ns = s->run->measure_start_ns + (int64_t)s->run->opts->interval_ns;
+	}
 }
 
 /* The workers keep their connections open until this is done. */
@@ -305,11 +315,24 @@ static void supervisor_measure_end(struct supervisor *s, int64_t now_ns)
 	Pthread_mutex_unlock(&s->run->lock);
 }
 
+/* --interval: the lines of the intervals that have ended, short of the
+ * measured time's end (the last line waits for the workers: see measure). */
+static void supervisor_intervals(struct supervisor *s, int64_t now_ns)
+{
+	while (s->intervals != NULL && !s->measured && now_ns >= s->next_interval_ns &&
+	       s->next_interval_ns < s->run->measure_end_ns) {
+		interval_log_write(s->intervals, s->run->interval_slots, s->threads,
+		                   s->next_interval_ns);
+		s->next_interval_ns += (int64_t)s->run->opts->interval_ns;
+	}
+}
+
 /* Samples the CPU clocks when the measured time begins and ends. */
 static void supervisor_mark(struct supervisor *s, int64_t now_ns)
 {
 	if (!s->measuring && now_ns >= s->run->measure_start_ns)
 		supervisor_measure_start(s);
+	supervisor_intervals(s, now_ns);
 	if (s->measuring && !s->measured && now_ns >= s->run->measure_end_ns) {
 		s->measured_end_ns = s->run->measure_end_ns;
 		supervisor_measure_end(s, clock_now_ns());
@@ -352,6 +375,8 @@ static int64_t supervisor_next_deadline(const struct supervisor *s)
 		next_ns = s->run->measure_start_ns;
 	if (!s->measured && s->run->measure_end_ns < next_ns)
 		next_ns = s->run->measure_end_ns;
+	if (s->intervals != NULL && !s->measured && s->next_interval_ns < next_ns)
+		next_ns = s->next_interval_ns;
 	return next_ns;
 }
 
@@ -399,17 +424,18 @@ static void build_report(const struct supervisor *s, const struct worker_stats *
 	r->complete = s->signo == 0 && stats->down == 0 && stats->errors[ERROR_TIMEOUT] == 0;
 }
 
-/* --hdr: the file is opened before anything is connected, so a path that
- * cannot be written is a usage error (exit 2), not a lost run. */
-static FILE *hdr_open(const struct options *opts)
+/* An output file (--hdr, --interval-file) is opened before anything is
+ * connected, so a path that cannot be written is a usage error (exit 2),
+ * not a lost run. */
+static FILE *output_open(const char *option, const char *path)
 {
 	FILE *out;
 
-	if (opts->hdr_path == NULL)
+	if (path == NULL)
 		return NULL;
-	out = fopen(opts->hdr_path, "w");
+	out = fopen(path, "w");
 	if (out == NULL) {
-		err_ret("--hdr: cannot write %s", opts->hdr_path);
+		err_ret("%s: cannot write %s", option, path);
 		exit(2);
 	}
 	return out;
@@ -446,59 +472,197 @@ static void server_figures(const struct supervisor *s, struct server_figures *fi
 	r->server = figures;
 }
 
+/* One run of the workers and what it measured; the report points into it. */
+struct measurement {
+	struct options opts;
+	struct worker_stats stats;
+	struct server_figures server;
+	struct report report;
+};
+
+static void interval_slots_open(struct run *run, long threads)
+{
+	if (run->opts->interval_ns == 0)
+		return;
+	run->interval_slots = Calloc((size_t)threads, sizeof *run->interval_slots);
+	for (long i = 0; i < threads; i++)
+		run->interval_slots[i] = interval_slot_new();
+}
+
+static void interval_slots_close(struct run *run, long threads)
+{
+	if (run->interval_slots == NULL)
+		return;
+	for (long i = 0; i < threads; i++)
+		interval_slot_free(run->interval_slots[i]);
+	free(run->interval_slots);
+}
+
+/* --interval: the last line, from the last interval's end to the measured
+ * time's, once every echo the workers counted is in the slots. */
+static void last_interval(struct supervisor *s)
+{
+	if (s->intervals == NULL)
+		return;
+	interval_log_write(s->intervals, s->run->interval_slots, s->threads, s->measured_end_ns);
+	interval_log_free(s->intervals);
+}
+
+/* Runs the workers once: connect, warm up, measure, drain. m->report is
+ * the result, to print. */
+static void measure(const struct options *opts, int signal_fd, FILE *interval_out,
+                    struct measurement *m)
+{
+	struct run run;
+	struct supervisor s = { 0 };
+
+	m->opts = *opts;
+	run_init(&run, &m->opts);
+	s.run = &run;
+	s.threads = opts->threads;
+	s.signal_fd = signal_fd;
+	s.interval_out = interval_out;
+	s.progress = !opts->quiet && isatty(STDERR_FILENO);
+	s.server = server_open(opts);
+	interval_slots_open(&run, s.threads);
+	s.workers = Calloc((size_t)s.threads, sizeof *s.workers);
+	for (long i = 0; i < s.threads; i++)
+		s.workers[i] = worker_start(&run, i);
+
+	supervise(&s);
+
+	stats_init(&m->stats);
+	for (long i = 0; i < s.threads; i++)
+		stats_merge(&m->stats, worker_join(s.workers[i]));
+	if (s.progress)
+		fputs("\r\033[K", stderr);
+	last_interval(&s);
+	build_report(&s, &m->stats, &m->report);
+	server_figures(&s, &m->server, &m->report);
+
+	for (long i = 0; i < s.threads; i++)
+		worker_free(s.workers[i]);
+	free(s.workers);
+	interval_slots_close(&run, s.threads);
+	server_sample_close(s.server);
+	run_destroy(&run);
+}
+
+static void measurement_free(struct measurement *m)
+{
+	if (m == NULL)
+		return;
+	stats_destroy(&m->stats);
+	free(m);
+}
+
+/* ---- --search ---------------------------------------------------------------- */
+
+/* What search.c judges a step by, from its report. */
+static void search_step_of(const struct measurement *m, const struct search *search,
+                           struct search_step *step)
+{
+	const struct worker_stats *stats = &m->stats;
+
+	*step = (struct search_step){
+		.offered = m->opts.rate_per_s,
+		.achieved =
+		    m->report.duration_s > 0 ? (double)stats->messages / m->report.duration_s : 0,
+		.measured = stats->latency->count > 0,
+		.value_ns = histogram_percentile_ns(stats->latency, search->target.percent),
+		.complete = m->report.complete,
+	};
+	for (int kind = 0; kind < ERROR_KINDS; kind++)
+		step->errors += stats->errors[kind];
+}
+
+static void search_progress(const struct search *search)
+{
+	const struct search_step *step = &search->steps[search->count - 1];
+
+	err_msg("step %ld: %.10g msgs/s offered, %.1f achieved, %s %.1f us, %" PRIu64 " errors: %s",
+	        search->count, step->offered, step->achieved, search->target.metric,
+	        (double)step->value_ns / 1e3, step->errors, step->met ? "met" : "missed");
+}
+
+/* Runs the steps search.c plans; returns the measurement to report (the
+ * step at the rate found, or the first step when none met the target). */
+static struct measurement *search_run(const struct options *opts, int signal_fd, FILE *interval_out,
+                                      struct search *search)
+{
+	struct options step_opts = *opts;
+	struct measurement *kept = NULL;
+	int64_t began_ns = clock_now_ns();
+	uint64_t step_ns = opts->warmup_ns + opts->duration_ns;
+	double rate;
+	int signo;
+
+	search_init(search, &opts->search_target, opts->rate_per_s, MAX_RATE_PER_S,
+	            opts->search_resolution, opts->search_steps, opts->search_time_ns);
+	while ((rate = search_next_rate(search, (uint64_t)(clock_now_ns() - began_ns), step_ns)) >
+	       0) {
+		struct measurement *m = Calloc(1, sizeof *m);
+		struct search_step step;
+
+		step_opts.rate_per_s = rate;
+		measure(&step_opts, signal_fd, interval_out, m);
+		search_step_of(m, search, &step);
+		search_record(search, &step);
+		if (!opts->quiet)
+			search_progress(search);
+		signo = m->report.signo;
+		if (kept == NULL || search->best == search->count - 1) {
+			measurement_free(kept);
+			kept = m;
+		} else {
+			measurement_free(m);
+		}
+		if (signo != 0) {
+			search_interrupt(search);
+			kept->report.signo = signo; /* the exit status says so */
+		}
+	}
+	return kept;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opts;
-	struct run run;
-	struct supervisor s = { 0 };
-	struct worker_stats total;
-	struct server_figures server;
-	struct report report;
-	FILE *hdr_out;
-	int status;
+	struct measurement *m;
+	struct search search;
+	FILE *hdr_out, *interval_out;
+	int signal_fd, status;
 
 	if (argc > 1 && strcmp(argv[1], "merge") == 0) {
 		err_init(argv[0]);
 		return merge_main(argc - 1, argv + 1);
 	}
 	options_parse(argc, argv, &opts);
-	hdr_out = hdr_open(&opts);
-	s.server = server_open(&opts);
+	hdr_out = output_open("--hdr", opts.hdr_path);
+	interval_out = output_open("--interval-file", opts.interval_path);
+	server_sample_close(server_open(&opts)); /* a wrong pid is a usage error, now */
 	check_limits(&opts);
 	print_notes(&opts);
-	s.signal_fd = signals_open();
-	run_init(&run, &opts);
-	s.run = &run;
-	s.threads = opts.threads;
-	s.progress = !opts.quiet && isatty(STDERR_FILENO);
-	s.workers = Calloc((size_t)opts.threads, sizeof *s.workers);
-	for (long i = 0; i < opts.threads; i++)
-		s.workers[i] = worker_start(&run, i);
+	signal_fd = signals_open();
 
-	supervise(&s);
-
-	stats_init(&total);
-	for (long i = 0; i < opts.threads; i++)
-		stats_merge(&total, worker_join(s.workers[i]));
-	if (s.progress)
-		fputs("\r\033[K", stderr);
-	build_report(&s, &total, &report);
-	server_figures(&s, &server, &report);
-	report_print(&report, stdout);
+	if (opts.search) {
+		m = search_run(&opts, signal_fd, interval_out ? interval_out : stderr, &search);
+		m->report.search = &search;
+	} else {
+		m = Calloc(1, sizeof *m);
+		measure(&opts, signal_fd, interval_out ? interval_out : stderr, m);
+	}
+	report_print(&m->report, stdout);
 	if (opts.format != FORMAT_HUMAN && !opts.quiet)
-		report_print_error_details(&report, stderr);
-	status = report_exit_status(&report);
-	if (hdr_out != NULL && (hdr_write(total.latency, hdr_out) < 0 || fclose(hdr_out) != 0)) {
+		report_print_error_details(&m->report, stderr);
+	status = report_exit_status(&m->report);
+	if (hdr_out != NULL && (hdr_write(m->stats.latency, hdr_out) < 0 || fclose(hdr_out) != 0)) {
 		err_ret("--hdr: cannot write %s", opts.hdr_path);
 		status = status ? status : 1;
 	}
-
-	for (long i = 0; i < opts.threads; i++)
-		worker_free(s.workers[i]);
-	free(s.workers);
-	server_sample_close(s.server);
-	stats_destroy(&total);
-	run_destroy(&run);
-	close(s.signal_fd);
+	if (interval_out != NULL)
+		fclose(interval_out);
+	measurement_free(m);
+	close(signal_fd);
 	return status;
 }

@@ -35,10 +35,10 @@
 #define MAX_CONNECTIONS 1000000
 #define MAX_THREADS     1024
 /* The closed loop keeps one send time per message in flight. */
-#define MAX_PIPELINE   4096
-#define MAX_SIZE_BYTES (1ull << 30)
-#define MAX_TIME_NS    (1000000ull * 1000000000ull) /* 11.6 days */
-#define MAX_RATE_PER_S 1e9
+#define MAX_PIPELINE    4096
+#define MAX_SIZE_BYTES  (1ull << 30)
+#define MAX_TIME_NS     (1000000ull * 1000000000ull) /* 11.6 days */
+#define MIN_INTERVAL_NS 10000000ull
 /* PID_MAX_LIMIT of 64-bit Linux: no pid is larger. */
 #define MAX_PID 4194304
 
@@ -53,6 +53,12 @@ enum {
 	OPT_UDP,
 	OPT_LOSS_TIMEOUT,
 	OPT_HDR,
+	OPT_SEARCH,
+	OPT_SEARCH_RESOLUTION,
+	OPT_SEARCH_STEPS,
+	OPT_SEARCH_TIME,
+	OPT_INTERVAL,
+	OPT_INTERVAL_FILE,
 };
 
 struct unit {
@@ -71,6 +77,7 @@ static const struct unit size_units[] = { { "", 1 },
 	                                  { "GB", 1e9 },
 	                                  { NULL, 0 } };
 /* Factors in nanoseconds; a bare number is seconds. */
+static const struct unit percent_units[] = { { "", 1 }, { "%", 1 }, { NULL, 0 } };
 static const struct unit time_units[] = { { "", 1e9 },  { "us", 1e3 }, { "ms", 1e6 },
 	                                  { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
 	                                  { NULL, 0 } };
@@ -111,6 +118,17 @@ static void options_usage(FILE *out)
 	    "      --connect-timeout T  give up on a connect after T (default %s)\n"
 	    "      --hdr FILE           also write the latency distribution to FILE in\n"
 	    "                           HdrHistogram's percentile format (milliseconds)\n"
+	    "      --search 'pNN<=T'    find the highest open-loop rate at which the\n"
+	    "                           percentile (p50, p90, p99, p999, p9999) stays at\n"
+	    "                           or under T, with no errors and the rate achieved:\n"
+	    "                           doubling from -r (default %.0f/s), then bisection;\n"
+	    "                           each step is -W then -d on fresh connections\n"
+	    "      --search-resolution P  stop bisecting within P%% (default %.0f)\n"
+	    "      --search-steps N     at most N steps (default %d)\n"
+	    "      --search-time T      no step that would end after T (default %s)\n"
+	    "      --interval T         one JSON line per T of the measured time:\n"
+	    "                           messages, msgs/s, p50, p99, max, errors\n"
+	    "      --interval-file FILE  those lines to FILE (default stderr)\n"
 	    "      --server-pid PID     measure the server too: the CPU time, memory,\n"
 	    "                           processes, threads and context switches of PID\n"
 	    "                           and its descendants over the measured time\n"
@@ -120,10 +138,13 @@ static void options_usage(FILE *out)
 	    "Units: counts 10k, 2M; sizes 64, 4KiB, 1MiB, 4kB; times 500ms, 10s, 2m\n"
 	    "(a bare number is seconds).\n"
 	    "Exit status: 0 when the run completed without errors, 1 otherwise,\n"
-	    "2 on a usage error, 130 when interrupted (the partial results are printed).\n",
+	    "2 on a usage error, 130 when interrupted (the partial results are printed).\n"
+	    "With --search: 0 when a rate met the target, 1 when none did.\n",
 	    prog_name, prog_name, DEFAULT_BIND, DEFAULT_PORT, DEFAULT_LOSS_TIMEOUT,
 	    DEFAULT_CONNECTIONS, DEFAULT_DURATION, DEFAULT_WARMUP, DEFAULT_SIZE_BYTES,
-	    DEFAULT_PIPELINE, DEFAULT_THREADS, DEFAULT_SEED, DEFAULT_CONNECT_TIMEOUT);
+	    DEFAULT_PIPELINE, DEFAULT_THREADS, DEFAULT_SEED, DEFAULT_CONNECT_TIMEOUT,
+	    SEARCH_START_RATE, SEARCH_DEFAULT_RESOLUTION * 100, SEARCH_DEFAULT_STEPS,
+	    SEARCH_DEFAULT_TIME);
 }
 
 static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -217,6 +238,37 @@ static double parse_rate(const char *option, const char *text)
 	if (value > MAX_RATE_PER_S)
 		usage_error("%s: '%s' is out of range (at most 1000M per second)", option, text);
 	return value;
+}
+
+/* "p99<=1ms": a metric of search.h, "<=", a time with its unit. */
+static void parse_search(const char *option, const char *text, struct search_target *target)
+{
+	const char *le = strstr(text, "<=");
+	char metric[sizeof target->metric];
+	size_t metric_len = le != NULL ? (size_t)(le - text) : 0;
+
+	if (le == NULL || metric_len == 0 || metric_len >= sizeof metric)
+		usage_error("%s: '%s' is not pNN<=TIME (such as p99<=1ms)", option, text);
+	memcpy(metric, text, metric_len);
+	metric[metric_len] = '\0';
+	if (!search_set_metric(target, metric))
+		usage_error(
+		    "%s: unknown percentile '%s' in '%s' (use p50, p90, p99, p999 or p9999)",
+		    option, metric, text);
+	if (le[2] == '\0' || strspn(le + 2, "0123456789.") == strlen(le + 2))
+		usage_error("%s: '%s' needs a time with its unit after <= (us, ms or s)", option,
+		            text);
+	target->target_ns = parse_time(option, le + 2, false);
+}
+
+/* A percentage, "2" or "2%", above 0 and at most 100; as a fraction. */
+static double parse_percent(const char *option, const char *text)
+{
+	double value = parse_with_unit(option, text, percent_units, "a percentage", "none or %");
+
+	if (value <= 0 || value > 100)
+		usage_error("%s: '%s' is out of range (above 0, at most 100)", option, text);
+	return value / 100;
 }
 
 static const char *parse_port(const char *option, const char *text)
@@ -332,8 +384,28 @@ static void check_udp(const struct options *opts)
 		            DATAGRAM_HEADER_BYTES, DATAGRAM_MAX_BYTES, DATAGRAM_HEADER_BYTES);
 }
 
+/* --search runs open-loop steps; its own options need it. */
+static void check_search(struct options *opts, bool search_options_given)
+{
+	if (!opts->search) {
+		if (search_options_given)
+			usage_error("--search-resolution, --search-steps and --search-time need "
+			            "--search");
+		return;
+	}
+	if (opts->churn)
+		usage_error("--search: the search runs the open loop, not --churn");
+	if (opts->pipeline > 1)
+		usage_error("--search: the open loop (-r) does not limit messages in flight (-P)");
+	if (opts->warmup_ns + opts->duration_ns > opts->search_time_ns)
+		usage_error("--search-time: shorter than one step (-W plus -d)");
+	if (opts->rate_per_s == 0)
+		opts->rate_per_s = SEARCH_START_RATE;
+}
+
 /* Combinations that cannot mean what the user wrote. */
-static void check_combinations(struct options *opts, bool pipeline_given, bool loss_timeout_given)
+static void check_combinations(struct options *opts, bool pipeline_given, bool loss_timeout_given,
+                               bool search_given)
 {
 	if (pipeline_given && opts->pipeline > 1 && opts->churn)
 		usage_error("-P/--pipeline: --churn sends one message per connection");
@@ -343,6 +415,12 @@ static void check_combinations(struct options *opts, bool pipeline_given, bool l
 		check_udp(opts);
 	else if (loss_timeout_given)
 		usage_error("--loss-timeout: only UDP datagrams are lost (add --udp)");
+	check_search(opts, search_given);
+	if (opts->interval_ns > 0 && opts->interval_ns < MIN_INTERVAL_NS)
+		usage_error(
+		    "--interval: at least 10ms (each line merges every thread's histogram)");
+	if (opts->interval_path != NULL && opts->interval_ns == 0)
+		usage_error("--interval-file: there are no interval lines without --interval");
 	if (opts->threads > opts->connections) {
 		opts->threads = opts->connections;
 		opts->threads_clamped = true;
@@ -365,6 +443,9 @@ static void options_defaults(struct options *opts)
 		.loss_timeout_ns = parse_time("--loss-timeout", DEFAULT_LOSS_TIMEOUT, false),
 		.seed = DEFAULT_SEED,
 		.format = FORMAT_HUMAN,
+		.search_resolution = SEARCH_DEFAULT_RESOLUTION,
+		.search_steps = SEARCH_DEFAULT_STEPS,
+		.search_time_ns = parse_time("--search-time", SEARCH_DEFAULT_TIME, false),
 	};
 }
 
@@ -400,12 +481,18 @@ void options_parse(int argc, char **argv, struct options *opts)
 		{ "udp", no_argument, NULL, OPT_UDP },
 		{ "loss-timeout", required_argument, NULL, OPT_LOSS_TIMEOUT },
 		{ "hdr", required_argument, NULL, OPT_HDR },
+		{ "search", required_argument, NULL, OPT_SEARCH },
+		{ "search-resolution", required_argument, NULL, OPT_SEARCH_RESOLUTION },
+		{ "search-steps", required_argument, NULL, OPT_SEARCH_STEPS },
+		{ "search-time", required_argument, NULL, OPT_SEARCH_TIME },
+		{ "interval", required_argument, NULL, OPT_INTERVAL },
+		{ "interval-file", required_argument, NULL, OPT_INTERVAL_FILE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool pipeline_given = false, loss_timeout_given = false;
+	bool pipeline_given = false, loss_timeout_given = false, search_given = false;
 	int c;
 
 	err_init(argv[0]);
@@ -471,6 +558,29 @@ void options_parse(int argc, char **argv, struct options *opts)
 		case OPT_HDR:
 			opts->hdr_path = optarg;
 			break;
+		case OPT_SEARCH:
+			parse_search("--search", optarg, &opts->search_target);
+			opts->search = true;
+			break;
+		case OPT_SEARCH_RESOLUTION:
+			opts->search_resolution = parse_percent("--search-resolution", optarg);
+			search_given = true;
+			break;
+		case OPT_SEARCH_STEPS:
+			opts->search_steps =
+			    parse_count("--search-steps", optarg, 1, SEARCH_MAX_STEPS);
+			search_given = true;
+			break;
+		case OPT_SEARCH_TIME:
+			opts->search_time_ns = parse_time("--search-time", optarg, false);
+			search_given = true;
+			break;
+		case OPT_INTERVAL:
+			opts->interval_ns = parse_time("--interval", optarg, false);
+			break;
+		case OPT_INTERVAL_FILE:
+			opts->interval_path = optarg;
+			break;
 		case OPT_LOSS_TIMEOUT:
 			opts->loss_timeout_ns = parse_time("--loss-timeout", optarg, false);
 			loss_timeout_given = true;
@@ -490,7 +600,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
-	check_combinations(opts, pipeline_given, loss_timeout_given);
+	check_combinations(opts, pipeline_given, loss_timeout_given, search_given);
 	resolve_target(opts);
 }
 

@@ -4,10 +4,15 @@
 #ifndef OPTIONS_H
 #define OPTIONS_H
 
+#include "search.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+
+/* The highest -r, and the highest rate a --search tries. */
+#define MAX_RATE_PER_S 1e9
 
 enum output_format {
 	FORMAT_HUMAN,
@@ -45,7 +50,14 @@ struct options {
 	bool quiet;           /* no progress line, no notes on stderr */
 	pid_t server_pid;     /* --server-pid: the server to sample; 0 = none */
 	const char *hdr_path; /* --hdr: where the latency histogram goes, or NULL */
-	bool threads_clamped; /* -t was lowered to -c */
+	bool search;          /* --search: find the capacity at a latency target */
+	struct search_target search_target;
+	double search_resolution; /* a fraction: 0.02 for 2% */
+	long search_steps;
+	uint64_t search_time_ns;
+	uint64_t interval_ns;      /* --interval: 0 = no interval lines */
+	const char *interval_path; /* --interval-file, or NULL for stderr */
+	bool threads_clamped;      /* -t was lowered to -c */
 };
 
 /* Parses argv into opts. -h and -V print to stdout and exit 0; a usage error

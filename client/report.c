@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#define MAX_FIELDS 64 /* report_fields adds 47 */
+#define MAX_FIELDS 64 /* report_fields adds 47, and 5 with --search */
 
 static const char *const error_names[ERROR_KINDS] = { "connect", "mismatch", "reset", "timeout" };
 
@@ -27,6 +27,7 @@ enum field_type {
 	FIELD_REAL,
 	FIELD_BOOL,
 	FIELD_NULL,
+	FIELD_STEPS, /* --search's steps: an array in JSON, their number in CSV */
 };
 
 struct field {
@@ -38,6 +39,7 @@ struct field {
 	double real;
 	int decimals; /* FIELD_REAL: digits after the point, -1 for up to 10 significant */
 	bool flag;
+	const struct search *search; /* FIELD_STEPS */
 };
 
 struct field_list {
@@ -146,6 +148,20 @@ static void field_datagrams(struct field_list *list, const struct report *r)
 	list->group = NULL;
 }
 
+/* --search: capacity {metric, target_us, msgs_per_s, ended_by, steps}. */
+static void field_capacity(struct field_list *list, const struct search *search)
+{
+	double found = search_capacity(search);
+
+	list->group = "capacity";
+	field_text(list, "metric", search->target.metric);
+	field_real(list, "target_us", true, ns_to_us((double)search->target.target_ns), 1);
+	field_real(list, "msgs_per_s", found > 0, found, -1);
+	field_text(list, "ended_by", search_end_name(search->end));
+	field_add(list, "steps", FIELD_STEPS)->search = search;
+	list->group = NULL;
+}
+
 static void report_fields(const struct report *r, struct field_list *list)
 {
 	const struct options *opts = r->opts;
@@ -186,6 +202,28 @@ static void report_fields(const struct report *r, struct field_list *list)
 	field_server(list, r);
 	field_text(list, "transport", options_transport(opts));
 	field_datagrams(list, r);
+	if (r->search != NULL)
+		field_capacity(list, r->search);
+}
+
+/* [{"rate":1000,"achieved":999.8,"p99_us":85.2,"errors":0,"complete":true,
+ * "met":true},...]: every step of the search, in the order run. */
+static void search_print_steps_json(const struct search *search, FILE *out)
+{
+	fputc('[', out);
+	for (long i = 0; i < search->count; i++) {
+		const struct search_step *step = &search->steps[i];
+
+		fprintf(out, "%s{\"rate\":%.10g,\"achieved\":%.1f,\"%s_us\":", i ? "," : "",
+		        step->offered, step->achieved, search->target.metric);
+		if (step->measured)
+			fprintf(out, "%.1f", ns_to_us((double)step->value_ns));
+		else
+			fputs("null", out);
+		fprintf(out, ",\"errors\":%" PRIu64 ",\"complete\":%s,\"met\":%s}", step->errors,
+		        step->complete ? "true" : "false", step->met ? "true" : "false");
+	}
+	fputc(']', out);
 }
 
 static void field_print_value(const struct field *f, FILE *out, bool json)
@@ -208,6 +246,12 @@ static void field_print_value(const struct field *f, FILE *out, bool json)
 		break;
 	case FIELD_NULL:
 		fputs(json ? "null" : "", out);
+		break;
+	case FIELD_STEPS:
+		if (json)
+			search_print_steps_json(f->search, out);
+		else
+			fprintf(out, "%ld", f->search->count);
 		break;
 	}
 }
@@ -438,12 +482,42 @@ static void human_server(const struct report *r, FILE *out)
 		fputs(", pss ?\n", out);
 }
 
+/* --search: every step, the rate found and why the search ended, before
+ * the report of the step at that rate. */
+static void human_search(const struct search *search, FILE *out)
+{
+	char target[32], value[32];
+	double found = search_capacity(search);
+
+	human_time(search->target.target_ns, target, sizeof target);
+	fprintf(out, "%s: search for the highest rate with %s <= %s\n", prog_name,
+	        search->target.metric, target);
+	fprintf(out, "  %4s %12s %12s %12s %8s  %s\n", "step", "offered/s", "achieved/s",
+	        search->target.metric, "errors", "verdict");
+	for (long i = 0; i < search->count; i++) {
+		const struct search_step *step = &search->steps[i];
+
+		fprintf(out, "  %4ld %12.10g %12.1f %12s %8" PRIu64 "  %s\n", i + 1, step->offered,
+		        step->achieved,
+		        step->measured ? human_time(step->value_ns, value, sizeof value) : "-",
+		        step->errors, step->met ? "met" : "missed");
+	}
+	if (found > 0)
+		fprintf(out, "  %-12s %.10g msgs/s at %s <= %s (%s)\n", "capacity", found,
+		        search->target.metric, target, search_end_text(search->end));
+	else
+		fprintf(out, "  %-12s none: %s\n", "capacity", search_end_text(search->end));
+	fprintf(out, "\nThe step at %s:\n", found > 0 ? "that rate" : "the lowest rate");
+}
+
 static void report_print_human(const struct report *r, FILE *out)
 {
 	const struct worker_stats *stats = r->stats;
 	double duration_s = r->duration_s > 0 ? r->duration_s : 1; /* rates read 0, not NaN */
 	uint64_t bytes = stats->messages * r->opts->size_bytes;
 
+	if (r->search != NULL)
+		human_search(r->search, out);
 	human_header(r, out);
 	fprintf(out, "  %-12s %" PRIu64 " (%.1f msgs/s, %.2f MiB/s)\n", "messages", stats->messages,
 	        (double)stats->messages / duration_s, (double)bytes / 1048576.0 / duration_s);
@@ -490,6 +564,8 @@ int report_exit_status(const struct report *r)
 {
 	if (r->signo != 0)
 		return 128 + r->signo;
+	if (r->search != NULL)
+		return search_capacity(r->search) > 0 ? 0 : 1;
 	for (int kind = 0; kind < ERROR_KINDS; kind++)
 		if (r->stats->errors[kind] > 0)
 			return 1;

@@ -7,6 +7,7 @@
 #define REPORT_H
 
 #include "options.h"
+#include "search.h"
 #include "server_sample.h"
 #include "worker.h"
 
@@ -23,14 +24,18 @@ struct report {
 	/* --server-pid: the server's figures over the measured time; NULL
 	 * without the option. A figure not taken is marked invalid in it. */
 	const struct server_figures *server;
+	/* --search: the steps and the rate found; the rest of the report is
+	 * the step at that rate (or the first step, when none met the target). */
+	const struct search *search;
 	bool complete;
 	int signo;       /* the signal that cut the run short, or 0 */
 	int merged_runs; /* loadgen merge: how many reports; 0 for a run */
 };
 
 void report_print(const struct report *r, FILE *out);
-/* loadgen's exit status for the run: 128 + the signal that cut it short,
- * 1 with any error or an incomplete run, else 0. */
+/* loadgen's exit status for the run: 128 + the signal that cut it short;
+ * with --search 1 when no rate met the target, else 0; without, 1 with any
+ * error or an incomplete run, else 0. */
 int report_exit_status(const struct report *r);
 /* The first error of each kind, one line each, for stderr (the human
  * summary shows them itself). */

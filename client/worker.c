@@ -145,7 +145,8 @@ struct worker {
 	int64_t next_expiry_ns; /* --udp: when a datagram may next be overdue */
 	struct epoll_event events[MAX_EVENTS];
 	struct worker_stats stats;
-	uint64_t echoes; /* every intact echo, warm-up and drain included */
+	struct interval_slot *interval; /* --interval: run->interval_slots[index], or NULL */
+	uint64_t echoes;                /* every intact echo, warm-up and drain included */
 	_Atomic uint64_t progress_echoes, progress_errors;
 };
 
@@ -197,6 +198,8 @@ static void worker_verror(struct worker *w, enum error_kind kind, uint64_t count
 	if (w->stats.errors[kind] == 0)
 		vsnprintf(w->stats.first_error[kind], ERROR_DETAIL_BYTES, fmt, ap);
 	w->stats.errors[kind] += count;
+	if (w->interval != NULL && in_measured_time(w, clock_now_ns()))
+		interval_slot_error(w->interval, count);
 }
 
 static void worker_error(struct worker *w, enum error_kind kind, uint64_t count, const char *fmt,
@@ -423,6 +426,9 @@ static void conn_record_echo(struct worker *w, int64_t due_ns, int64_t now_ns)
 
 		histogram_record(w->stats.latency, latency_ns > 0 ? (uint64_t)latency_ns : 0);
 		w->stats.messages++;
+		if (w->interval != NULL)
+			interval_slot_record(w->interval,
+			                     latency_ns > 0 ? (uint64_t)latency_ns : 0);
 	}
 }
 
@@ -1036,6 +1042,7 @@ struct worker *worker_start(struct run *run, long index)
 	w->run = run;
 	w->opts = opts;
 	w->index = index;
+	w->interval = run->interval_slots != NULL ? run->interval_slots[index] : NULL;
 	w->open_loop = opts->rate_per_s > 0;
 	w->udp = opts->transport == TRANSPORT_UDP;
 	w->next_expiry_ns = INT64_MAX;

@@ -7,6 +7,7 @@
 #define WORKER_H
 
 #include "histogram.h"
+#include "interval.h"
 #include "options.h"
 
 #include <pthread.h>
@@ -37,6 +38,7 @@ struct run {
 	atomic_bool stop;         /* interrupted: every worker finishes at once */
 	int stop_fd;              /* eventfd, readable once stop is set: wakes every epoll */
 	int notify_fd;            /* eventfd a worker writes when it is ready or done */
+	struct interval_slot **interval_slots; /* --interval: one per worker; else NULL */
 };
 
 enum error_kind {

@@ -29,8 +29,8 @@ teardown() {
 	assert_success
 	for opt in --host --port --connections --duration --warmup --size --pipeline --rate \
 		--threads --churn --idle --format --seed --connect-timeout --server-pid --quiet --help \
-		--unix --udp --loss-timeout --hdr \
-		--version; do
+		--unix --udp --loss-timeout --hdr --search --search-resolution --search-steps \
+		--search-time --interval --interval-file --version; do
 		assert_output --partial -- "$opt"
 	done
 	assert_output --partial "default 16"
@@ -58,6 +58,15 @@ teardown() {
 		"-P/--pipeline|-P 2 --churn" "-P/--pipeline|-P 2 -r 100"
 		"--server-pid|--server-pid 0" "--server-pid|--server-pid -7"
 		"--server-pid|--server-pid abc" "--server-pid|--server-pid 12x"
+		"--search|--search p98<=1ms" "--search|--search p99<1ms" "--search|--search p99<=1"
+		"--search|--search p99<=" "--search|--search <=1ms" "--search|--search p99<=1xs"
+		"--search|--search p99<=-1ms" "--search|--search p99<=1ms --churn"
+		"--search|--search p99<=1ms -P 4" "--search-steps|--search-steps 0"
+		"--search-steps|--search-steps 3" "--search-resolution|--search-resolution 0"
+		"--search-resolution|--search p99<=1ms --search-resolution 101%"
+		"--search-time|--search p99<=1ms -d 1s --search-time 500ms"
+		"--interval|--interval 1ms" "--interval|--interval 0"
+		"--interval-file|--interval-file /dev/null"
 	)
 	for case in "${cases[@]}"; do
 		local name=${case%%|*} args=${case#*|}
@@ -776,4 +785,90 @@ merged_percentile_us() {
 	expect_status 2
 	run_loadgen merge
 	expect_status 2
+}
+
+# ---- --search: the capacity at a latency target ------------------------------
+
+# The peer's cap: it echoes at most CAP_MSGS 64-byte messages a second.
+CAP_MSGS=4000
+
+@test "--search finds the rate of a peer capped at a known rate, within what the search may legitimately find" {
+	start_peer capped --bytes-per-s $((CAP_MSGS * 64))
+	run_loadgen -p "$PEER_PORT" -c 8 -W 200ms -d 500ms -r 1000 --search 'p99<=200ms' \
+		--search-resolution 5 --format json
+	expect_status 0
+	json_true '.capacity.metric == "p99" and .capacity.target_us == 200000 and .capacity.ended_by == "resolved"'
+	# Above: a step meets the target only if it achieved 99% of its rate,
+	# and the peer echoes at most CAP_MSGS a second (plus its 2 ms bucket),
+	# so no rate above CAP_MSGS * 1.002 / 0.99 < 1.02 CAP_MSGS can meet it.
+	# Below: every rate up to CAP_MSGS is echoed within the bucket's 2 ms
+	# (and the client's scheduling), far under 200 ms, so the lowest rate
+	# that missed is above CAP_MSGS and the search stops within 5% of it:
+	# the rate found is above CAP_MSGS / 1.05 > 0.95 CAP_MSGS.
+	json_true ".capacity.msgs_per_s >= 0.95 * $CAP_MSGS and .capacity.msgs_per_s <= 1.02 * $CAP_MSGS"
+	# Every step is judged by the rule: met exactly when complete, no
+	# errors, 99% of the rate achieved and p99 within the target.
+	json_true '.capacity.steps | all(.met == (.complete and .errors == 0 and .achieved >= 0.99 * .rate and .p99_us != null and .p99_us <= 200000))'
+	# The rates double until one misses, then bisect between the two.
+	json_true '.capacity.steps[0].rate == 1000 and .capacity.steps[1].rate == 2000'
+	json_true '(.capacity.steps | map(select(.met)) | map(.rate) | max) == .capacity.msgs_per_s'
+	# shellcheck disable=SC2016 # a jq variable
+	json_true '(.capacity.steps | map(select(.met | not)) | map(.rate) | min) as $missed | $missed > .capacity.msgs_per_s and $missed <= 1.05 * .capacity.msgs_per_s'
+	# The rest of the report is the step at the rate found.
+	json_true '.mode == "open" and .rate == .capacity.msgs_per_s and .latency_us.p99 <= 200000'
+}
+
+@test "--search: a peer slower than the target at any rate exits 1, with no rate found" {
+	start_peer delay --delay-ms 100
+	run_loadgen -p "$PEER_PORT" -c 2 -W 100ms -d 300ms -r 100 --search 'p99<=10ms' --format json
+	expect_status 1
+	json_true '.capacity.msgs_per_s == null and .capacity.ended_by == "none-met"'
+	json_true '(.capacity.steps | length) == 1 and .capacity.steps[0].met == false and .capacity.steps[0].p99_us > 10000'
+	run_loadgen -p "$PEER_PORT" -c 2 -W 100ms -d 300ms -r 100 --search 'p99<=10ms'
+	expect_status 1
+	[[ $LG_OUT == *"capacity     none: even the lowest rate missed the target"* ]] ||
+		fail "the summary does not say no rate was found: $LG_OUT"
+}
+
+@test "--search is bounded in steps and in time, and says which bound ended it" {
+	start_peer echo
+	run_loadgen -p "$PEER_PORT" -c 2 -W 50ms -d 200ms -r 200 --search 'p99<=1s' --search-steps 2
+	expect_status 0
+	[[ $LG_OUT == *"the step bound (--search-steps) ended it"* ]] || fail "no bound named: $LG_OUT"
+	[[ $LG_OUT == *"capacity     400 msgs/s at p99 <= 1.00 s"* ]] || fail "no capacity line: $LG_OUT"
+	# The time bound: -W plus -d is 250 ms, so no third step begins after
+	# two (each at least 250 ms) within 700 ms.
+	run_loadgen -p "$PEER_PORT" -c 2 -W 50ms -d 200ms -r 200 --search 'p99<=1s' \
+		--search-time 700ms --format json
+	expect_status 0
+	json_true '.capacity.ended_by == "time" and (.capacity.steps | length) <= 2'
+}
+
+# ---- --interval: figures during the run ---------------------------------------
+
+@test "--interval: the lines' messages add up to the run's, and a 300 ms stall shows in the intervals that contain it" {
+	local interval_file="$BATS_TEST_TMPDIR/intervals.jsonl" zero_run
+	# The peer serves 1.2 s, then stops for 300 ms, every 1.5 s: any 2 s
+	# measured window holds one whole stall.
+	start_peer pause --pause-ms 300 --period-ms 1500
+	run_loadgen -p "$PEER_PORT" -c 4 -W 100ms -d 2s -r 1000 --interval 100ms \
+		--interval-file "$interval_file" --format json
+	expect_status 0
+	json_true ".messages == $(jq -s 'map(.messages) | add' "$interval_file")"
+	run jq -s -e 'length == 20 and (map(.time_s) == [range(1; 21) | . / 10]) and .[-1].time_s == 2.0 and all(.rate == 1000)' "$interval_file"
+	assert_success
+	# A stop of 300 ms covers at least two whole 100 ms intervals: nothing
+	# is echoed in them. The first line after them holds the messages that
+	# waited out the stall: its max is at least the stall less one interval,
+	# and no line's max is larger.
+	zero_run=$(jq -s '[range(1; length) as $i | select(.[$i - 1].messages == 0 and .[$i].messages == 0) | $i] | first' "$interval_file")
+	[[ $zero_run != null ]] || fail "no two silent intervals in a row: $(cat "$interval_file")"
+	run jq -s -e --argjson z "$zero_run" '
+		first(range($z; length) as $i | select(.[$i].messages > 0) | $i) as $after
+		| .[$after].max_us >= 200000 and .[$after].max_us == (map(.max_us // 0) | max)' "$interval_file"
+	assert_success
+	# Without --interval-file the lines go to stderr.
+	run_loadgen -p "$PEER_PORT" -c 2 -W 0 -d 300ms -r 200 --interval 100ms -q --format json
+	expect_status 0
+	assert_equal "$(grep -c '^{"time_s":' <<<"$LG_ERR")" 3
 }

@@ -11,11 +11,15 @@
  *            --pause-ms: reads nothing, writes nothing
  *   close    echoes --after bytes on each connection, then closes it
  *   reset    echoes --after bytes on each connection, then resets it (RST)
+ *   capped   echoes at most --bytes-per-s bytes a second over all its
+ *            connections together (a token bucket holding 2 ms of them):
+ *            below that rate an echo waits at most about 2 ms, above it
+ *            the backlog, and so the latency, grows without bound
  *   hang     accepts connections and never reads or writes
  *   refuse   binds a port but never listens: every connect is refused
  *
  * Usage: peer -p PORT --mode MODE [--delay-ms N] [--every N]
- *             [--pause-ms N --period-ms N] [--after N]
+ *             [--pause-ms N --period-ms N] [--after N] [--bytes-per-s N]
  * Prints "listening on 127.0.0.1:PORT (peer MODE)" when ready, like the
  * servers. On SIGTERM or SIGINT it prints "peer: accepted N peak M" (the
  * connections accepted, and the most open at once) to stderr, exits 0.
@@ -46,20 +50,25 @@ enum peer_mode {
 	MODE_PAUSE,
 	MODE_CLOSE,
 	MODE_RESET,
+	MODE_CAPPED,
 	MODE_HANG,
 	MODE_REFUSE,
 	MODE_COUNT,
 };
 
-static const char *const mode_names[MODE_COUNT] = { "echo",  "delay", "corrupt", "pause",
-	                                            "close", "reset", "hang",    "refuse" };
+static const char *const mode_names[MODE_COUNT] = { "echo",  "delay",  "corrupt", "pause", "close",
+	                                            "reset", "capped", "hang",    "refuse" };
 
 struct peer_options {
 	const char *port;
 	enum peer_mode mode;
 	int64_t delay_ns, pause_ns, period_ns;
 	long every_bytes, after_bytes;
+	long bytes_per_s; /* capped */
 };
+
+/* capped: the bucket holds this much time's worth of bytes at most. */
+#define CAPPED_BURST_NS 2000000ll
 
 /* A chunk of bytes read at one time, owed once due_ns has come. */
 struct chunk {
@@ -83,6 +92,8 @@ struct peer_conn {
 static struct peer_options opts = { .port = "0", .mode = MODE_ECHO };
 static struct peer_conn *conns;
 static int epfd;
+static double credit_bytes;      /* capped: what may be echoed now */
+static int64_t credit_filled_ns; /* ... as of then */
 static long accepted, open_now, open_peak;
 
 static int64_t now_ns(void)
@@ -189,14 +200,40 @@ static bool conn_read(struct peer_conn *c)
 	return true;
 }
 
-/* Releases the chunks that are due and writes what is released. Returns
- * false when the connection is gone. */
+static double credit_cap(void)
+{
+	return (double)opts.bytes_per_s * (double)CAPPED_BURST_NS / 1e9;
+}
+
+/* capped: up to wanted bytes from the bucket, refilled for the time since. */
+static size_t take_credit(size_t wanted, int64_t now)
+{
+	size_t granted;
+
+	credit_bytes += (double)(now - credit_filled_ns) * (double)opts.bytes_per_s / 1e9;
+	if (credit_bytes > credit_cap())
+		credit_bytes = credit_cap();
+	credit_filled_ns = now;
+	granted = credit_bytes < (double)wanted ? (size_t)credit_bytes : wanted;
+	credit_bytes -= (double)granted;
+	return granted;
+}
+
+/* Releases the chunks that are due (capped: as far as the bucket allows)
+ * and writes what is released. Returns false when the connection is gone. */
 static bool conn_write(struct peer_conn *c, int64_t now)
 {
 	bool limited = opts.mode == MODE_CLOSE || opts.mode == MODE_RESET;
 
 	while (c->chunk_count > 0 && c->chunks[c->first_chunk].due_ns <= now) {
-		c->released = c->chunks[c->first_chunk].end;
+		size_t end = c->chunks[c->first_chunk].end;
+
+		if (opts.mode == MODE_CAPPED)
+			c->released += take_credit(end - c->released, now);
+		else
+			c->released = end;
+		if (c->released < end)
+			break;
 		c->first_chunk = (c->first_chunk + 1) % MAX_CHUNKS;
 		c->chunk_count--;
 	}
@@ -241,13 +278,32 @@ static int64_t pause_end_ns(int64_t start, int64_t now)
 	return now - phase + opts.period_ns;
 }
 
+/* capped: when the bucket will hold what c's first chunk still owes (or
+ * the most it can hold). */
+static int64_t credit_due_ns(const struct peer_conn *c, int64_t now)
+{
+	double owed = (double)(c->chunks[c->first_chunk].end - c->released);
+
+	if (owed > credit_cap())
+		owed = credit_cap();
+	if (owed <= credit_bytes)
+		return now;
+	return now + (int64_t)((owed - credit_bytes) * 1e9 / (double)opts.bytes_per_s) + 1;
+}
+
 static int64_t next_wake_ns(int64_t now)
 {
-	int64_t wake = now + MAX_WAIT_NS;
+	int64_t wake = now + MAX_WAIT_NS, due;
 
-	for (struct peer_conn *c = conns; c != NULL; c = c->next)
-		if (c->chunk_count > 0 && c->chunks[c->first_chunk].due_ns < wake)
-			wake = c->chunks[c->first_chunk].due_ns;
+	for (struct peer_conn *c = conns; c != NULL; c = c->next) {
+		if (c->chunk_count == 0)
+			continue;
+		due = c->chunks[c->first_chunk].due_ns;
+		if (opts.mode == MODE_CAPPED && due <= now)
+			due = credit_due_ns(c, now);
+		if (due < wake)
+			wake = due;
+	}
 	return wake;
 }
 
@@ -336,6 +392,7 @@ static void parse_options(int argc, char **argv)
 		{ "pause-ms", required_argument, NULL, 'P' },
 		{ "period-ms", required_argument, NULL, 'T' },
 		{ "after", required_argument, NULL, 'a' },
+		{ "bytes-per-s", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -364,6 +421,9 @@ static void parse_options(int argc, char **argv)
 		case 'a':
 			opts.after_bytes = parse_bytes("--after", optarg);
 			break;
+		case 'b':
+			opts.bytes_per_s = parse_bytes("--bytes-per-s", optarg);
+			break;
 		default:
 			exit(2);
 		}
@@ -371,7 +431,8 @@ static void parse_options(int argc, char **argv)
 	if ((opts.mode == MODE_DELAY && opts.delay_ns == 0) ||
 	    (opts.mode == MODE_CORRUPT && opts.every_bytes == 0) ||
 	    (opts.mode == MODE_PAUSE && (opts.pause_ns == 0 || opts.pause_ns >= opts.period_ns)) ||
-	    ((opts.mode == MODE_CLOSE || opts.mode == MODE_RESET) && opts.after_bytes == 0))
+	    ((opts.mode == MODE_CLOSE || opts.mode == MODE_RESET) && opts.after_bytes == 0) ||
+	    (opts.mode == MODE_CAPPED && opts.bytes_per_s == 0))
 		err_quit("mode %s is missing its option (see the top of peer.c)",
 		         mode_names[opts.mode]);
 }
