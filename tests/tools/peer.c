@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,10 @@ static void on_accept(int listenfd)
 		struct peer_conn *c = Calloc(1, sizeof *c);
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 
+		/* As the servers do (servers/lib/accept.c): without it, after a
+		 * burst an echo waits for the client's next message to carry the
+		 * ACK Nagle's algorithm waits for. */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		c->fd = fd;
 		c->next = conns;
 		conns = c;
