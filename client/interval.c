@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 struct interval_slot {
 	pthread_mutex_t lock; /* the worker records, main empties */
@@ -16,8 +17,11 @@ struct interval_slot {
 	uint64_t errors;
 };
 
+#define CSV_HEADER "time_s,interval_s,rate,messages,msgs_per_s,p50_us,p99_us,max_us,errors"
+
 struct interval_log {
 	FILE *out;
+	bool csv;
 	double rate;
 	int64_t start_ns; /* the measured time began */
 	int64_t last_ns;  /* the previous line's end */
@@ -56,13 +60,18 @@ void interval_slot_error(struct interval_slot *slot, uint64_t count)
 	Pthread_mutex_unlock(&slot->lock);
 }
 
-struct interval_log *interval_log_new(FILE *out, double rate, int64_t start_ns)
+struct interval_log *interval_log_new(FILE *out, bool csv, double rate, int64_t start_ns)
 {
 	struct interval_log *log = Calloc(1, sizeof *log);
 
 	*log = (struct interval_log){
-		.out = out, .rate = rate, .start_ns = start_ns, .last_ns = start_ns
+		.out = out, .csv = csv, .rate = rate, .start_ns = start_ns, .last_ns = start_ns
 	};
+	/* One header per file, however many runs (--search steps) write to it;
+	 * a file already written to has one. */
+	if (csv && ftell(out) <= 0) {
+		fputs(CSV_HEADER "\n", out);
+	}
 	log->merged = histogram_new();
 	return log;
 }
@@ -89,13 +98,19 @@ static uint64_t slot_take(struct interval_slot *slot, struct histogram *into)
 	return errors;
 }
 
-/* ,"name":12.3 in microseconds, or null when nothing was measured. */
-static void print_us(FILE *out, const char *name, const struct histogram *h, uint64_t ns)
+/* ,"name":12.3 (JSON) or ,12.3 (CSV) in microseconds; null, or an empty
+ * cell, when nothing was measured. */
+static void print_us(const struct interval_log *log, const char *name, const struct histogram *h,
+                     uint64_t ns)
 {
-	if (h->count == 0)
-		fprintf(out, ",\"%s\":null", name);
+	if (!log->csv)
+		fprintf(log->out, ",\"%s\":", name);
 	else
-		fprintf(out, ",\"%s\":%.1f", name, (double)ns / 1e3);
+		fputc(',', log->out);
+	if (h->count > 0)
+		fprintf(log->out, "%.1f", (double)ns / 1e3);
+	else if (!log->csv)
+		fputs("null", log->out);
 }
 
 void interval_log_write(struct interval_log *log, struct interval_slot *const *slots, long count,
@@ -109,14 +124,16 @@ void interval_log_write(struct interval_log *log, struct interval_slot *const *s
 	for (long i = 0; i < count; i++)
 		errors += slot_take(slots[i], h);
 	fprintf(log->out,
-	        "{\"time_s\":%.3f,\"interval_s\":%.3f,\"rate\":%.10g,\"messages\":%" PRIu64
-	        ",\"msgs_per_s\":%.1f",
+	        log->csv
+	            ? "%.3f,%.3f,%.10g,%" PRIu64 ",%.1f"
+	            : "{\"time_s\":%.3f,\"interval_s\":%.3f,\"rate\":%.10g,\"messages\":%" PRIu64
+	              ",\"msgs_per_s\":%.1f",
 	        (double)(end_ns - log->start_ns) / 1e9, length_s, log->rate, h->count,
 	        length_s > 0 ? (double)h->count / length_s : 0.0);
-	print_us(log->out, "p50_us", h, histogram_percentile_ns(h, 50));
-	print_us(log->out, "p99_us", h, histogram_percentile_ns(h, 99));
-	print_us(log->out, "max_us", h, h->max_ns);
-	fprintf(log->out, ",\"errors\":%" PRIu64 "}\n", errors);
+	print_us(log, "p50_us", h, histogram_percentile_ns(h, 50));
+	print_us(log, "p99_us", h, histogram_percentile_ns(h, 99));
+	print_us(log, "max_us", h, h->max_ns);
+	fprintf(log->out, log->csv ? ",%" PRIu64 "\n" : ",\"errors\":%" PRIu64 "}\n", errors);
 	fflush(log->out);
 	log->last_ns = end_ns;
 }

@@ -9,11 +9,13 @@
  * line. An echo is in the line of the interval in which main took it: at
  * most main's wake-up delay after it came back. Every message the run
  * counts is in exactly one line (the last is written once the workers have
- * finished), so the lines' messages add up to the run's.
+ * finished), so the lines' messages add up to the run's. With --format csv
+ * the lines are CSV (the bench reads them so), otherwise JSON.
  */
 #ifndef INTERVAL_H
 #define INTERVAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,10 +29,11 @@ void interval_slot_error(struct interval_slot *slot, uint64_t count);
 
 struct interval_log;
 
-/* Lines go to out (left open: the caller owns it). rate: the run's offered
- * rate, written in every line (0 in the closed loop). start_ns: when the
+/* Lines go to out (left open: the caller owns it): JSON objects, or with
+ * csv a header line (written once per out) and rows. rate: the run's
+ * offered rate, in every line (0 in the closed loop). start_ns: when the
  * measured time began. */
-struct interval_log *interval_log_new(FILE *out, double rate, int64_t start_ns);
+struct interval_log *interval_log_new(FILE *out, bool csv, double rate, int64_t start_ns);
 void interval_log_free(struct interval_log *log);
 /* Writes the line of the interval ending at end_ns, with what the slots
  * hold, and empties them. */

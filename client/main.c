@@ -295,8 +295,8 @@ static void supervisor_measure_start(struct supervisor *s)
 	s->cpu_start_wall_ns = clock_now_ns();
 	s->measuring = true;
 	if (s->run->interval_slots != NULL) {
-		s->intervals = interval_log_new(s->interval_out, s->run->opts->rate_per_s,
-		                                s->run->measure_start_ns);
+		s->intervals = interval_log_new(s->interval_out, s->run->opts->format == FORMAT_CSV,
+		                                s->run->opts->rate_per_s, s->run->measure_start_ns);
 		s->next_interval_ns = s->run->measure_start_ns + (int64_t)s->run->opts->interval_ns;
 	}
 }
