@@ -9,7 +9,13 @@
 # load generator's --unix), idle (IDLE_ACTIVE active connections beside X idle ones), churn
 # (X concurrent clients, a new connection for every message), open (X
 # messages per second in all over OPEN_CONNS connections), size (X-byte
-# messages over SIZE_CONNS connections). ROUND is the row's `repeat`.
+# messages over SIZE_CONNS connections), cap1ms and cap10ms (the capacity at
+# p99 <= 1 ms or 10 ms over X connections, one message in flight on each:
+# loadgen --search --max-in-flight 1, open-loop steps
+# of CAPACITY_DURATION from CAPACITY_START msg/s, doubling then bisecting to
+# CAPACITY_RESOLUTION percent, CAPACITY_TIME seconds at most; the row is the
+# step at the rate found, the rate itself in capacity_msgs_per_s, 0 when
+# even the first step missed). ROUND is the row's `repeat`.
 #
 # The point: a fresh server (bin/echo-MODEL -p 0 with the options of
 # bench/models.txt for the point's connections, pinned to SERVER_CPU), its
@@ -37,7 +43,10 @@
 # PIN (1; 0 pins nothing), SERVER_CPU (0), CLIENT_CPU (1), WARMUP (0.2 s),
 # DURATION (1 s: closed), IDLE_DURATION, CHURN_DURATION and SIZE_DURATION
 # (DURATION's by default), OPEN_DURATION (2 s), CLOSED_SIZE (64), IDLE_ACTIVE
-# (4), OPEN_CONNS (16), SIZE_CONNS (16), LOADGEN_THREADS (1),
+# (4), OPEN_CONNS (16), SIZE_CONNS (16), CAPACITY_DURATION (0.5 s),
+# CAPACITY_START (2000), CAPACITY_RESOLUTION (5), CAPACITY_TIME (60 s),
+# INTERVAL_DIR (the open loop's --interval lines, 100 ms each, go to
+# INTERVAL_DIR/open-X-MODEL-rROUND.csv; none by default), LOADGEN_THREADS (1),
 # POOL_MAX_WORKERS and PREFORK_MAX_WORKERS (1024), CLIENT_BOUND_CORES (the
 # client CPU, in cores, from which a point is client-bound: 0.95 pinned, 0.95
 # x min(threads, cores) unpinned), LOG_DIR (the server's stderr is appended
@@ -68,8 +77,8 @@ source "$POINT_ROOT/bench/lib.sh"
 # The raw.csv columns: the point (model .. duration_s), the load generator's
 # report, the server's figures over the measured window (from loadgen
 # --server-pid), the point's options and exit statuses.
-CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg,transport"
-ALL_WORKLOADS="closed idle churn open size unix"
+CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg,transport,capacity_msgs_per_s,capacity_ended_by"
+ALL_WORKLOADS="closed idle churn open size unix cap1ms cap10ms"
 
 SERVERS_DIR=${SERVERS_DIR:-$POINT_ROOT/bin}
 LOADGEN=${LOADGEN:-$POINT_ROOT/bin/loadgen}
@@ -86,6 +95,11 @@ CLOSED_SIZE=${CLOSED_SIZE:-64}
 IDLE_ACTIVE=${IDLE_ACTIVE:-4}
 OPEN_CONNS=${OPEN_CONNS:-16}
 SIZE_CONNS=${SIZE_CONNS:-16}
+CAPACITY_DURATION=${CAPACITY_DURATION:-0.5}
+CAPACITY_START=${CAPACITY_START:-2000}
+CAPACITY_RESOLUTION=${CAPACITY_RESOLUTION:-5}
+CAPACITY_TIME=${CAPACITY_TIME:-60}
+INTERVAL_DIR=${INTERVAL_DIR:-}
 LOADGEN_THREADS=${LOADGEN_THREADS:-1}
 POOL_MAX_WORKERS=${POOL_MAX_WORKERS:-1024}
 PREFORK_MAX_WORKERS=${PREFORK_MAX_WORKERS:-1024}
@@ -105,18 +119,24 @@ READY_TIMEOUT_MS=15000
 # ---- the point ---------------------------------------------------------------
 
 # point_params WORKLOAD X: sets P_CONNS (active), P_IDLE, P_SIZE, P_RATE,
-# P_DUR (the measured window, seconds) and P_LABEL (for bench/run.sh).
+# P_DUR (the measured window, seconds: for the capacity, one step's), P_TARGET
+# (the capacity's p99 target) and P_LABEL (for bench/run.sh).
 # shellcheck disable=SC2034 # P_LABEL
 point_params() {
-	P_CONNS=1 P_IDLE=0 P_SIZE=$CLOSED_SIZE P_RATE=0 P_DUR=$DURATION
+	P_CONNS=1 P_IDLE=0 P_SIZE=$CLOSED_SIZE P_RATE=0 P_DUR=$DURATION P_TARGET=
 	case "$1" in
 	closed | unix) P_CONNS=$2 P_LABEL="c=$2" ;;
 	idle) P_CONNS=$IDLE_ACTIVE P_IDLE=$2 P_DUR=$IDLE_DURATION P_LABEL="idle=$2" ;;
 	churn) P_CONNS=$2 P_DUR=$CHURN_DURATION P_LABEL="c=$2" ;;
 	open) P_CONNS=$OPEN_CONNS P_RATE=$2 P_DUR=$OPEN_DURATION P_LABEL="rate=$2" ;;
 	size) P_CONNS=$SIZE_CONNS P_SIZE=$2 P_DUR=$SIZE_DURATION P_LABEL="size=$2" ;;
+	cap1ms | cap10ms) P_CONNS=$2 P_DUR=$CAPACITY_DURATION P_TARGET=${1#cap} P_LABEL="c=$2" ;;
 	esac
 }
+
+# About how many steps a capacity search runs (doubling from CAPACITY_START
+# to tens of thousands, then bisecting to 5%): for the plan's estimate.
+CAPACITY_STEPS=11
 
 # accept_s MODEL CONNECTIONS: about how long the server takes to accept that
 # many connections: a model with a process per connection (fork forks for
@@ -143,11 +163,17 @@ warmup_for() {
 # too: a model with a process per connection forks and reaps one for each),
 # churn's closing of thousands of sockets. Measured on the 2-vCPU
 # development VM (bench/README.md, "Profiles").
+# A capacity search runs about CAPACITY_STEPS steps, each opening its
+# connections again, and those that miss drain for up to a second.
 run_overhead_s() {
-	local per_conn=0.0002
+	local per_conn=0.0002 steps=1 step_s=0
 	[[ $(model_task "$1") != process && $(model_workers "$1") != process ]] || per_conn=0.0004
+	if [[ $2 == cap* ]]; then
+		steps=$CAPACITY_STEPS
+		step_s=$(awk -v w="$(warmup_for "$1" "$2" "$3")" -v d="$CAPACITY_DURATION" 'BEGIN { print w + d + 0.3 }')
+	fi
 	awk -v c=$(($3 + $4)) -v p="$per_conn" -v churn="$([[ $2 == churn ]] && echo 0.2 || echo 0)" \
-		'BEGIN { printf "%.2f", 0.15 + c * p + churn }'
+		-v n="$steps" -v s="$step_s" 'BEGIN { printf "%.2f", 0.15 + n * c * p + churn + (n - 1) * s }'
 }
 
 # csv_text TEXT: TEXT fit for a raw.csv field and a Markdown table cell (no
@@ -398,10 +424,12 @@ point_main() {
 	[[ $X =~ ^[0-9]+$ ]] || usage "X '$X': a whole number"
 	[[ $ROUND =~ ^[1-9][0-9]*$ ]] || usage "ROUND '$ROUND': a positive whole number"
 	local v
-	for v in WARMUP DURATION IDLE_DURATION CHURN_DURATION SIZE_DURATION OPEN_DURATION; do
+	for v in WARMUP DURATION IDLE_DURATION CHURN_DURATION SIZE_DURATION OPEN_DURATION \
+		CAPACITY_DURATION CAPACITY_RESOLUTION CAPACITY_TIME; do
 		[[ "${!v}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || usage "$v=${!v}: seconds, such as 0.5"
 	done
-	for v in CLOSED_SIZE IDLE_ACTIVE OPEN_CONNS SIZE_CONNS LOADGEN_THREADS POOL_MAX_WORKERS PREFORK_MAX_WORKERS; do
+	for v in CLOSED_SIZE IDLE_ACTIVE OPEN_CONNS SIZE_CONNS LOADGEN_THREADS POOL_MAX_WORKERS \
+		PREFORK_MAX_WORKERS CAPACITY_START; do
 		[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || usage "$v=${!v}: a positive whole number"
 	done
 	[[ "$PIN" == 0 || "$PIN" == 1 ]] || usage "PIN=$PIN: 1 or 0"
@@ -487,6 +515,9 @@ point_main() {
 	# The idle connections, held by a first load generator (one of them sends
 	# a message a second: bin/loadgen needs one active connection).
 	LG_LIMIT_S=$(awk -v a="$WARMUP_S" -v b="$P_DUR" -v c="$SETUP_TIMEOUT" 'BEGIN { printf "%d", a + b + c + 10 }')
+	# A capacity search is bounded by its --search-time, and its last step
+	# may begin just before that bound.
+	[[ -z $P_TARGET ]] || LG_LIMIT_S=$(awk -v l="$LG_LIMIT_S" -v t="$CAPACITY_TIME" 'BEGIN { printf "%d", l + t }')
 	if ((P_IDLE > 0)); then
 		local hold_s=$((LG_LIMIT_S + SETUP_TIMEOUT + 10)) have
 		"${client_pin[@]}" timeout -k 2 "$hold_s" "$LOADGEN" "${reach[@]}" -c 1 -r 1 \
@@ -504,10 +535,25 @@ point_main() {
 	local lg_args=("${reach[@]}" -c "$P_CONNS" -t "$LOADGEN_THREADS" -s "$P_SIZE"
 		-W "$(awk -v s="$WARMUP_S" 'BEGIN { printf "%.0f", s * 1000 }')ms"
 		-d "$(awk -v s="$P_DUR" 'BEGIN { printf "%.0f", s * 1000 }')ms"
-		--seed "$SEED" --connect-timeout 10s --format csv -q)
+		--seed "$SEED" --connect-timeout 10s --format csv)
+	# A capacity search logs its steps (stderr, into logs/loadgen.log).
+	[[ -n $P_TARGET ]] || lg_args+=(-q)
 	case "$WORKLOAD" in
 	churn) lg_args+=(--churn) ;;
-	open) lg_args+=(-r "$P_RATE") ;;
+	open)
+		lg_args+=(-r "$P_RATE")
+		if [[ -n $INTERVAL_DIR ]]; then
+			mkdir -p "$INTERVAL_DIR"
+			lg_args+=(--interval 100ms --interval-file "$INTERVAL_DIR/open-$X-$MODEL-r$ROUND.csv")
+		fi
+		;;
+	cap1ms | cap10ms)
+		# One message in flight per connection: each is a client that waits
+		# for its answer, so a server is not credited with what pipelined
+		# batches would save it.
+		lg_args+=(-r "$CAPACITY_START" --search "p99<=$P_TARGET" --max-in-flight 1
+			--search-resolution "$CAPACITY_RESOLUTION" --search-time "${CAPACITY_TIME}s")
+		;;
 	esac
 	[[ $LOADGEN_SERVER_PID != 1 ]] || lg_args+=(--server-pid "$SERVER_PID")
 	LG_LINE="${lg_args[*]}"

@@ -13,6 +13,12 @@
 #   transport.png/svg  TCP against a Unix socket per model, where the run
 #                  has the unix workload beside closed (bench/transport.awk,
 #                  bench/transport.gp)
+#   capacity.png/svg  the capacity at p99 <= 1 ms and 10 ms per model, where
+#                  the run has the cap1ms/cap10ms workloads: the summary's
+#                  first section (bench/capacity.awk, bench/capacity.gp)
+#   intervals.png/svg  the open loop's p99 and max latency per 100 ms over
+#                  the measured time, per model, first round, where the run
+#                  kept the interval lines (intervals/: bench/intervals.gp)
 #   README.md      the summary: the charts, a table per chart (medians with
 #                  their 95% intervals), the gaps, the unresolved points
 #                  (bench/summary.awk), the pairwise verdicts at the headline
@@ -98,8 +104,10 @@ else
 	footer2="median of $reps repeats (bars: its 95% confidence interval; hollow: wider than ±5%)"
 fi
 footer2="$footer2, warm-up ${warmup:-?} s, ${duration:-?} s measured"
-footer2="$footer2 · profile ${profile:-?} · run $run_id"
-[[ -z "$git_rev" ]] || footer2="$footer2 · git $git_rev"
+# What every chart's second footer line ends with.
+footer_run="profile ${profile:-?} · run $run_id"
+[[ -z "$git_rev" ]] || footer_run="$footer_run · git $git_rev"
+footer2="$footer2 · $footer_run"
 
 # gp_string TEXT: TEXT as a gnuplot double-quoted string.
 gp_string() {
@@ -114,6 +122,9 @@ mkdir -p "$run_dir/data"
 	echo "footer2 = $(gp_string "$footer2")"
 	# The transport chart has bars, not markers: nothing is drawn hollow.
 	echo "footer2_bars = $(gp_string "${footer2/; hollow: wider than ±5%/}")"
+	# The capacity (one search per point) and the intervals (first round).
+	echo "footer2_once = $(gp_string "one search per point, no interval · $footer_run")"
+	echo "footer2_first = $(gp_string "first round of the open-loop point · $footer_run")"
 	echo "unpinned = $((pinned == 0 ? 1 : 0))"
 	echo "unpinned_label = $(gp_string "$unpinned_label")"
 } >"$run_dir/data/common.gp"
@@ -169,12 +180,62 @@ if [[ -n "$unavailable" && "$unavailable" != none ]]; then
 fi
 setup="$setup Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?}."
 
+# The capacity chart and section (the summary's first), into
+# data/capacity.md; nothing when the run has no capacity points.
+capacity_section() {
+	local conns
+	rm -f "$run_dir/capacity.png" "$run_dir/capacity.svg" "$run_dir/data/capacity.dat" "$run_dir/data/capacity.md"
+	awk -v models="${models[*]}" -v dat="$run_dir/data/capacity.dat" \
+		-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/capacity.awk" "$run_dir/raw.csv" >"$run_dir/data/capacity.md"
+	[[ -s "$run_dir/data/capacity.md" && -s "$run_dir/data/capacity.dat" ]] || {
+		rm -f "$run_dir/data/capacity.md"
+		return 0
+	}
+	conns=$(sed -n '1s/^# //p' "$run_dir/data/capacity.dat")
+	for fmt in png svg; do
+		gnuplot -e "rundir='$run_dir'; fmt='$fmt'; conns='$conns'" "$BENCH_DIR/capacity.gp" \
+			2>"$run_dir/data/capacity.$fmt.log" || {
+			cat "$run_dir/data/capacity.$fmt.log" >&2
+			die "gnuplot failed on the capacity chart ($fmt)"
+		}
+	done
+}
+capacity_section
+
+# The open loop's latency over time (bench/intervals.gp), for the models
+# whose first round kept its interval lines. Sets intervals_drawn.
+intervals_chart() {
+	local rate m ymax with=()
+	intervals_drawn=0
+	rm -f "$run_dir/intervals.png" "$run_dir/intervals.svg"
+	rate=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		$c["workload"] == "open" { print $c["x"]; exit }' "$run_dir/raw.csv")
+	[[ -n $rate ]] || return 0
+	for m in "${models[@]}"; do
+		[[ ! -s "$run_dir/intervals/open-$rate-$m-r1.csv" ]] || with+=("$m")
+	done
+	((${#with[@]} > 0)) || return 0
+	# One latency axis for every panel: up to the largest max of any of them.
+	ymax=$(for m in "${with[@]}"; do cat "$run_dir/intervals/open-$rate-$m-r1.csv"; done |
+		awk -F, '$8 + 0 > y { y = $8 + 0 } END { print (y > 100 ? y : 100) }')
+	for fmt in png svg; do
+		gnuplot -e "rundir='$run_dir'; fmt='$fmt'; models='${with[*]}'; rate=$rate; ymax=$ymax" "$BENCH_DIR/intervals.gp" \
+			2>"$run_dir/data/intervals.$fmt.log" || {
+			cat "$run_dir/data/intervals.$fmt.log" >&2
+			die "gnuplot failed on the intervals chart ($fmt)"
+		}
+	done
+	intervals_drawn=1
+}
+intervals_chart
+
 # The summary: the charts and their tables, the gaps (bench/summary.awk);
 # then the pairwise verdicts at the headline points, paired by round
 # (bench/verdicts.awk); then the points whose interval is too wide to trust.
 summary() {
 	awk -v run="$run_id" -v machine="Machine: $machine." -v setup="$setup" -v models="${models[*]}" \
-		-v banner="$unpinned_label" -v drawn="${drawn[*]}" -v part_only="$1" \
+		-v banner="$unpinned_label" -v drawn="${drawn[*]}" -v part_only="$1" -v intervals="$intervals_drawn" \
+		-v lead="$([[ -f "$run_dir/data/capacity.md" ]] && echo "$run_dir/data/capacity.md")" \
 		-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/summary.awk" "$run_dir/agg.csv"
 }
 # The transport chart and section: the closed loop over TCP and over a Unix

@@ -13,6 +13,9 @@
 # (the client CPU, in cores, from which the point is client-bound); the
 # environment's ROW_REASON and ROW_ARGS (the server's options: read from the
 # environment, where awk leaves backslashes alone).
+# A capacity point (workload cap1ms, cap10ms: loadgen --search) reports the
+# step at the rate found, with no error; loadgen's exit 1 there means no
+# rate met the target, a measured result: ok, with capacity 0 and a reason.
 # Output: the row, its columns in the order of header.
 
 BEGIN {
@@ -67,6 +70,8 @@ END {
 		} else if (loadgen_exit == 2) {
 			status = "failed"
 			reason = "loadgen usage error (see logs/loadgen.log)"
+		} else if (workload ~ /^cap/ && loadgen_exit == 1 && get("capacity_ended_by") == "none-met") {
+			reason = "no rate met the target: even the first step (" get("rate") " msg/s) missed it"
 		} else if (loadgen_exit != 0 || errs > 0 || complete == "false") {
 			status = "error"
 			reason = sprintf("loadgen exit %s: errors connect %d mismatch %d reset %d timeout %d%s",
@@ -110,6 +115,11 @@ END {
 		V["connect_p99_us"] = get("connect_latency_us_p99")
 		V["client_cpu_us_per_msg"] = get("client_cpu_us_per_msg")
 		V["transport"] = get("transport")
+		if (workload ~ /^cap/) {
+			V["rate"] = get("rate")
+			V["capacity_ended_by"] = get("capacity_ended_by")
+			V["capacity_msgs_per_s"] = get("capacity_msgs_per_s") == "" ? 0 : get("capacity_msgs_per_s")
+		}
 	}
 
 	n = split(header, col, ",")

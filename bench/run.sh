@@ -26,6 +26,9 @@
 #   unix    the closed loop over a Unix-domain socket at some of its
 #           connection counts: beside closed, the transport chart (how much
 #           of each model's cost is the TCP path)
+#   cap1ms, cap10ms  the capacity: the highest open-loop rate at which p99
+#           stays at or under 1 ms (10 ms), over connection counts
+#           (loadgen --search): the first chart of the summary
 #
 # Models and their facts: bench/models.txt (ALL_MODELS, in teaching order,
 # through bench/models.sh). A model that cannot run on this machine
@@ -66,8 +69,10 @@
 # the models in each round), WARMUP and DURATION (seconds; DURATION is the
 # closed loop's window), IDLE_DURATION, CHURN_DURATION, SIZE_DURATION and
 # OPEN_DURATION (the other workloads' windows), OPEN_RATE (msg/s),
-# CLOSED_POINTS, IDLE_POINTS, CHURN_POINTS, SIZE_POINTS and UNIX_POINTS (lists replacing
-# the profile's), POOL_MAX_WORKERS (1024), PREFORK_MAX_WORKERS (1024),
+# CAPACITY_DURATION (one search step's window), CAPACITY_START (its first
+# rate), CAPACITY_RESOLUTION (percent), CAPACITY_TIME (seconds a search may
+# take), CLOSED_POINTS, IDLE_POINTS, CHURN_POINTS, SIZE_POINTS, UNIX_POINTS
+# and CAPACITY_POINTS (lists replacing the profile's), POOL_MAX_WORKERS (1024), PREFORK_MAX_WORKERS (1024),
 # LOADGEN_THREADS (1; 2 in BENCH=unpinned), RESULTS (results/), LOADGEN
 # (bin/loadgen), SERVERS_DIR (bin/: where the echo-MODEL programs are),
 # BENCH_LOCK (/tmp/bench.lock: one bench at a time on a machine), LOCK_WAIT
@@ -85,10 +90,10 @@ BIN="$ROOT/bin"
 . "$BENCH_DIR/models.sh"
 # shellcheck source=bench/lib.sh disable=SC1091 # followed with shellcheck -x
 . "$BENCH_DIR/lib.sh"
-ALL_WORKLOADS="closed idle churn open size unix"
+ALL_WORKLOADS="closed idle churn open size unix cap1ms cap10ms"
 # The raw.csv header is bench/point.sh's (--header); this copy is for the
 # test suites that read it from this file, and is checked against it below.
-CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg,transport"
+CSV_HEADER="model,workload,x,repeat,status,reason,connections,idle,size,pipeline,rate,warmup_s,duration_s,messages,msgs_per_s,mib_per_s,lat_min_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,lat_p9999_us,lat_max_us,lat_mean_us,err_connect,err_mismatch,err_reset,err_timeout,complete,client_cpu,client_bound,server_cpu_s,server_window_s,server_cpu_cores,server_us_per_msg,server_rss_kib,server_pss_kib,server_procs,server_threads,server_args,loadgen_exit,server_exit,conns_per_s,connect_p50_us,connect_p99_us,client_cpu_us_per_msg,server_ctx_switches_per_msg,transport,capacity_msgs_per_s,capacity_ended_by"
 RUN_CSV_HEADER=$CSV_HEADER
 
 # The load generator counts as client-bound from this share of its core.
@@ -101,7 +106,7 @@ die() {
 note() { echo "bench: $*" >&2; }
 
 # ---- profiles ----------------------------------------------------------------
-# Each sets the points (CLOSED, IDLE, CHURN, SIZES, UNIX), the windows, the rounds
+# Each sets the points (CLOSED, IDLE, CHURN, SIZES, UNIX, CAPACITY), the windows, the rounds
 # (P_REPEATS at every point, up to P_MAX_REPEATS at the P_ADAPTIVE points).
 # The windows per workload are bench/README.md's ("Windows").
 
@@ -112,14 +117,20 @@ SIZE_CONNS=16
 CLOSED_SIZE=64
 P_ADAPTIVE=""
 P_IDLE_DURATION="" P_CHURN_DURATION="" P_SIZE_DURATION=""
+# The capacity search: one step's window, its first rate, where bisection
+# stops, its bound in seconds. Searched once per point (not in rounds).
+P_CAPACITY_DURATION=0.4 P_CAPACITY_START=4000 P_CAPACITY_RESOLUTION=5 P_CAPACITY_TIME=60
+CAPACITY=(64 1024)
 case "$BENCH" in
 smoke)
-	CLOSED=(1 16) IDLE=(100) CHURN=(4) SIZES=(4096) UNIX=(16)
+	CLOSED=(1 16) IDLE=(100) CHURN=(4) SIZES=(4096) UNIX=(16) CAPACITY=(4)
 	IDLE_ACTIVE=2 OPEN_CONNS=4 SIZE_CONNS=4
+	P_CAPACITY_DURATION=0.2 P_CAPACITY_START=8000 P_CAPACITY_RESOLUTION=50 P_CAPACITY_TIME=2
 	P_RATE=2000 P_OPEN_DURATION=0.5 P_WARMUP=0.1 P_DURATION=0.3 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 quick)
-	CLOSED=(1 16 256) IDLE=(0 1000) CHURN=(16) SIZES=(64 65536) UNIX=(16)
+	CLOSED=(1 16 256) IDLE=(0 1000) CHURN=(16) SIZES=(64 65536) UNIX=(16) CAPACITY=(64)
+	P_CAPACITY_RESOLUTION=20
 	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 default)
@@ -171,7 +182,8 @@ esac
 [[ -z "${CHURN_POINTS:-}" ]] || read -r -a CHURN <<<"$CHURN_POINTS"
 [[ -z "${SIZE_POINTS:-}" ]] || read -r -a SIZES <<<"$SIZE_POINTS"
 [[ -z "${UNIX_POINTS:-}" ]] || read -r -a UNIX <<<"$UNIX_POINTS"
-for x in "${CLOSED[@]}" "${IDLE[@]}" "${CHURN[@]}" "${SIZES[@]}" "${UNIX[@]}"; do
+[[ -z "${CAPACITY_POINTS:-}" ]] || read -r -a CAPACITY <<<"$CAPACITY_POINTS"
+for x in "${CLOSED[@]}" "${IDLE[@]}" "${CHURN[@]}" "${SIZES[@]}" "${UNIX[@]}" "${CAPACITY[@]}"; do
 	[[ "$x" =~ ^[0-9]+$ ]] || die "point '$x': a whole number"
 done
 WARMUP=${WARMUP:-$P_WARMUP}
@@ -180,6 +192,10 @@ IDLE_DURATION=${IDLE_DURATION:-${P_IDLE_DURATION:-$DURATION}}
 CHURN_DURATION=${CHURN_DURATION:-${P_CHURN_DURATION:-$DURATION}}
 SIZE_DURATION=${SIZE_DURATION:-${P_SIZE_DURATION:-$DURATION}}
 OPEN_DURATION=${OPEN_DURATION:-$P_OPEN_DURATION}
+CAPACITY_DURATION=${CAPACITY_DURATION:-$P_CAPACITY_DURATION}
+CAPACITY_START=${CAPACITY_START:-$P_CAPACITY_START}
+CAPACITY_RESOLUTION=${CAPACITY_RESOLUTION:-$P_CAPACITY_RESOLUTION}
+CAPACITY_TIME=${CAPACITY_TIME:-$P_CAPACITY_TIME}
 REPEATS=${REPEATS:-$P_REPEATS}
 MAX_REPEATS=${MAX_REPEATS:-$P_MAX_REPEATS}
 ADAPTIVE_POINTS=${ADAPTIVE_POINTS-$P_ADAPTIVE}
@@ -207,10 +223,11 @@ done
 for w in "${WORKLOADS[@]}"; do
 	[[ " $ALL_WORKLOADS " == *" $w "* ]] || die "WORKLOADS: unknown workload '$w' (workloads: $ALL_WORKLOADS)"
 done
-for v in WARMUP DURATION IDLE_DURATION CHURN_DURATION SIZE_DURATION OPEN_DURATION CI_TARGET; do
+for v in WARMUP DURATION IDLE_DURATION CHURN_DURATION SIZE_DURATION OPEN_DURATION CI_TARGET \
+	CAPACITY_DURATION CAPACITY_RESOLUTION CAPACITY_TIME; do
 	[[ "${!v}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "$v=${!v}: a number, such as 0.5"
 done
-for v in REPEATS MAX_REPEATS OPEN_RATE POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOADGEN_THREADS; do
+for v in REPEATS MAX_REPEATS OPEN_RATE POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOADGEN_THREADS CAPACITY_START; do
 	[[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive whole number"
 done
 [[ "$SEED" =~ ^[0-9]+$ ]] || die "SEED=$SEED: a whole number"
@@ -249,7 +266,14 @@ workload_points() {
 	open) echo "$OPEN_RATE" ;;
 	size) echo "${SIZES[*]}" ;;
 	unix) echo "${UNIX[*]}" ;;
+	cap1ms | cap10ms) echo "${CAPACITY[*]}" ;;
 	esac
+}
+
+# point_rounds WORKLOAD: the rounds every point of it runs: a capacity search
+# is a sequence of runs already, and runs once.
+point_rounds() {
+	if [[ $1 == cap* ]]; then echo 1; else echo "$REPEATS"; fi
 }
 
 # is_adaptive WORKLOAD X: the point may run more than REPEATS rounds.
@@ -368,12 +392,13 @@ for w in "${WORKLOADS[@]}"; do
 				-v c="$(run_overhead_s "$m" "$w" "$P_CONNS" "$P_IDLE")" 'BEGIN { print t + a + b + c }')
 		done
 		ROUND_S["$w $x"]=$round_s ROUND_RUNS["$w $x"]=$round_runs
-		rounds_max=$REPEATS
+		rounds=$(point_rounds "$w")
+		rounds_max=$rounds
 		! is_adaptive "$w" "$x" || rounds_max=$MAX_REPEATS
-		runs_min=$((runs_min + round_runs * REPEATS))
+		runs_min=$((runs_min + round_runs * rounds))
 		runs_max=$((runs_max + round_runs * rounds_max))
 		read -r expected_s expected_max_s < <(awk -v e="$expected_s" -v em="$expected_max_s" -v r="$round_s" \
-			-v n="$REPEATS" -v nm="$rounds_max" 'BEGIN { print e + r * n, em + r * nm }')
+			-v n="$rounds" -v nm="$rounds_max" 'BEGIN { print e + r * n, em + r * nm }')
 	done
 done
 expected_s=$(awk -v t="$expected_s" 'BEGIN { printf "%d", t + 5 }')
@@ -410,9 +435,9 @@ fi
 bound_cores=$(awk -v b="$CLIENT_BOUND" -v c="$client_cores" 'BEGIN { printf "%.2f", b * c }')
 
 CI_PERCENT=$(awk -v t="$CI_TARGET" 'BEGIN { printf "%g", t * 100 }')
-rounds_text="$REPEATS round(s)"
+rounds_text="$REPEATS round(s) (a capacity search: once)"
 if [[ -n "$ADAPTIVE_POINTS" ]] && ((MAX_REPEATS > REPEATS)); then
-	rounds_text="$REPEATS round(s), up to $MAX_REPEATS at $ADAPTIVE_POINTS until the 95% intervals are within +-$CI_PERCENT%"
+	rounds_text="$REPEATS round(s) (a capacity search: once), up to $MAX_REPEATS at $ADAPTIVE_POINTS until the 95% intervals are within +-$CI_PERCENT%"
 fi
 note "$pinning"
 note "profile $BENCH: ${#MODELS[@]} models, workloads ${WORKLOADS[*]}, $rounds_text; warm-up ${WARMUP}s + ${DURATION}s per point (idle ${IDLE_DURATION}s, churn ${CHURN_DURATION}s, open ${OPEN_DURATION}s, size ${SIZE_DURATION}s)"
@@ -427,7 +452,7 @@ if [[ "${DRY_RUN:-0}" == 1 ]]; then
 	for point in "${POINTS[@]}"; do
 		read -r w x <<<"$point"
 		point_params "$w" "$x"
-		rounds="$REPEATS round(s)"
+		rounds="$(point_rounds "$w") round(s)"
 		! is_adaptive "$w" "$x" || ((MAX_REPEATS == REPEATS)) || rounds="$REPEATS-$MAX_REPEATS rounds (adaptive)"
 		for m in "${MODELS[@]}"; do
 			reason=$(why_not "$m" "$w" "$P_CONNS" "$P_IDLE")
@@ -549,6 +574,7 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "size_duration_s: $SIZE_DURATION"
 	echo "open_duration_s: $OPEN_DURATION"
 	echo "open_rate: $OPEN_RATE"
+	echo "capacity: p99 <= 1 ms and <= 10 ms (loadgen --search), steps of ${CAPACITY_DURATION}s from $CAPACITY_START msg/s, doubling then bisecting to ${CAPACITY_RESOLUTION}%, at most ${CAPACITY_TIME}s, once per point"
 	echo "pinning: $pinning"
 	echo "pinned: $PIN"
 	echo "server_cores: $server_cores"
@@ -572,7 +598,10 @@ echo "$CSV_HEADER" >"$RAW"
 # What every bench/point.sh of this run is given.
 export SERVERS_DIR LOADGEN PIN SERVER_CPU CLIENT_CPU WARMUP DURATION IDLE_DURATION CHURN_DURATION \
 	SIZE_DURATION OPEN_DURATION CLOSED_SIZE IDLE_ACTIVE OPEN_CONNS SIZE_CONNS LOADGEN_THREADS \
-	POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOG_DIR LOADGEN_SERVER_PID
+	POOL_MAX_WORKERS PREFORK_MAX_WORKERS LOG_DIR LOADGEN_SERVER_PID CAPACITY_DURATION CAPACITY_START \
+	CAPACITY_RESOLUTION CAPACITY_TIME
+# The open loop's latency over time, 100 ms at a time (the intervals chart).
+export INTERVAL_DIR="$RUN_DIR/intervals"
 export CLIENT_BOUND_CORES=$bound_cores BENCH_LOCK_HELD=1
 
 LIVE=0
@@ -636,7 +665,8 @@ done_expected_s=0
 for point in "${POINTS[@]}"; do
 	read -r w x <<<"$point"
 	point_params "$w" "$x"
-	rounds_max=$REPEATS
+	rounds=$(point_rounds "$w")
+	rounds_max=$rounds
 	! is_adaptive "$w" "$x" || rounds_max=$MAX_REPEATS
 	r=0
 	while :; do
@@ -661,7 +691,7 @@ for point in "${POINTS[@]}"; do
 			printf '[%*d/%d %6s left] %-6s %-10s %-8s r%d  %s\n' "${#TOTAL}" "$DONE" "$TOTAL" \
 				"$(fmt_duration "$left")" "$w" "$P_LABEL" "$m" "$r" "$ROW_SUMMARY" >&2
 		done
-		((r >= REPEATS)) || continue
+		((r >= rounds)) || continue
 		is_adaptive "$w" "$x" || break
 		loose=$(loose_intervals "$w" "$x")
 		if [[ -z "$loose" ]]; then

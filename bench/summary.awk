@@ -2,8 +2,13 @@
 #
 #   awk -v run=ID -v machine="..." -v setup="..." -v models="blocking ..." \
 #       [-v banner="UNPINNED: ..."] -v drawn="throughput latency ..." \
-#       [-v part_only=main|unresolved] -f bench/labels.awk -f bench/summary.awk agg.csv
+#       [-v part_only=main|unresolved] [-v lead=FILE] -f bench/labels.awk -f bench/summary.awk agg.csv
 #
+# intervals: 1 when report.sh drew the open loop's latency over time
+# (intervals.png), shown in the open-loop section.
+# lead: a file holding the first section, already numbered 1 (the capacity,
+# bench/capacity.awk), put before the chart sections, which then count
+# from 2.
 # One section per chart: the chart (if it was drawn) and its caption (what
 # the error bars are), then a table with one row per model (those of
 # `models`, in that order) and one column per point, holding the median over
@@ -312,6 +317,13 @@ END {
 	print ""
 
 	n = 0
+	if (lead != "") {
+		while ((getline text < lead) > 0) {
+			print text
+			n = 1
+		}
+		close(lead)
+	}
 	if ("closed" in has_wl) {
 		section(++n, "Closed-loop throughput", "throughput", "closed-loop throughput", "closed",
 		    "msgs_per_s", "si", "connections →",
@@ -378,6 +390,12 @@ END {
 			print line
 		}
 		print ""
+		if (intervals) {
+			print "The same runs over time: p99 and the maximum of every 100 ms of the measured"
+			print "window, first round (`loadgen --interval 100ms`; the lines are kept in"
+			print "`intervals/`). A stall is a spike where it happened:\n"
+			print "![latency over time](intervals.png) ([SVG](intervals.svg))\n"
+		}
 	}
 	if ("size" in has_wl)
 		section(++n, "Message size", "size", "message size", "size",

@@ -59,6 +59,7 @@ enum {
 	OPT_SEARCH_TIME,
 	OPT_INTERVAL,
 	OPT_INTERVAL_FILE,
+	OPT_MAX_IN_FLIGHT,
 };
 
 struct unit {
@@ -107,6 +108,9 @@ static void options_usage(FILE *out)
 	    "(default %d)\n"
 	    "  -r, --rate R             open loop: total messages per second, latency timed\n"
 	    "                           from each intended send time (default 0 = closed loop)\n"
+	    "      --max-in-flight N    open loop: at most N messages in flight per\n"
+	    "                           connection; a due message waits for room, timed\n"
+	    "                           from when it was due (default: no limit)\n"
 	    "  -t, --threads N          client threads, each owning a share of the\n"
 	    "                           connections (default %d; at most -c)\n"
 	    "      --churn              a new connection for every message: connect, send,\n"
@@ -416,6 +420,12 @@ static void check_combinations(struct options *opts, bool pipeline_given, bool l
 	else if (loss_timeout_given)
 		usage_error("--loss-timeout: only UDP datagrams are lost (add --udp)");
 	check_search(opts, search_given);
+	if (opts->max_in_flight > 0 && (opts->rate_per_s == 0 || opts->churn))
+		usage_error(
+		    "--max-in-flight: only the open loop (-r, or --search) sends regardless "
+		    "of echoes (the closed loop's limit is -P)");
+	if (opts->max_in_flight > 0 && opts->transport == TRANSPORT_UDP)
+		usage_error("--max-in-flight: --udp has its own window of datagrams in flight");
 	if (opts->interval_ns > 0 && opts->interval_ns < MIN_INTERVAL_NS)
 		usage_error(
 		    "--interval: at least 10ms (each line merges every thread's histogram)");
@@ -487,6 +497,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 		{ "search-time", required_argument, NULL, OPT_SEARCH_TIME },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "interval-file", required_argument, NULL, OPT_INTERVAL_FILE },
+		{ "max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -580,6 +591,10 @@ void options_parse(int argc, char **argv, struct options *opts)
 			break;
 		case OPT_INTERVAL_FILE:
 			opts->interval_path = optarg;
+			break;
+		case OPT_MAX_IN_FLIGHT:
+			opts->max_in_flight =
+			    parse_count("--max-in-flight", optarg, 1, MAX_PIPELINE);
 			break;
 		case OPT_LOSS_TIMEOUT:
 			opts->loss_timeout_ns = parse_time("--loss-timeout", optarg, false);

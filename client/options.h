@@ -38,6 +38,7 @@ struct options {
 	long idle;            /* extra connections held open, never used */
 	long threads;         /* at most connections */
 	long pipeline;        /* closed loop: messages in flight per connection */
+	long max_in_flight;   /* open loop: at most this many per connection; 0 = no limit */
 	uint64_t size_bytes;  /* message size */
 	double rate_per_s;    /* open loop total rate; 0 = closed loop */
 	bool churn;           /* a new connection for every message */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#define MAX_FIELDS 64 /* report_fields adds 47, and 5 with --search */
+#define MAX_FIELDS 64 /* report_fields adds 48, and 5 with --search */
 
 static const char *const error_names[ERROR_KINDS] = { "connect", "mismatch", "reset", "timeout" };
 
@@ -202,6 +202,8 @@ static void report_fields(const struct report *r, struct field_list *list)
 	field_server(list, r);
 	field_text(list, "transport", options_transport(opts));
 	field_datagrams(list, r);
+	field_count_if(list, "max_in_flight", opts->max_in_flight > 0,
+	               (uint64_t)opts->max_in_flight);
 	if (r->search != NULL)
 		field_capacity(list, r->search);
 }
@@ -382,7 +384,10 @@ static void human_header(const struct report *r, FILE *out)
 		fprintf(out, " (and %ld idle)", opts->idle);
 	fprintf(out, ", %ld thread%s, %" PRIu64 " B messages", opts->threads,
 	        opts->threads == 1 ? "" : "s", opts->size_bytes);
-	if (opts->rate_per_s > 0)
+	if (opts->rate_per_s > 0 && opts->max_in_flight > 0)
+		fprintf(out, ", %.10g messages/s scheduled, at most %ld in flight per connection\n",
+		        opts->rate_per_s, opts->max_in_flight);
+	else if (opts->rate_per_s > 0)
 		fprintf(out, ", %.10g messages/s scheduled\n", opts->rate_per_s);
 	else if (opts->churn)
 		fprintf(out, ", one per connection\n");

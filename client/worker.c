@@ -226,11 +226,15 @@ static int64_t conn_due_ns(const struct worker *w, const struct conn *c, uint64_
 }
 
 /* One past the last message c may send now: with --churn a connection
- * carries a single message, the one it was opened for. */
+ * carries a single message, the one it was opened for; with
+ * --max-in-flight N, N past the oldest not yet echoed (the rest wait, due:
+ * their latency runs from their intended time all the same). */
 static uint64_t conn_send_end(const struct worker *w, const struct conn *c)
 {
-	if (w->opts->churn && c->send_limit > c->recv_seq + 1)
-		return c->recv_seq + 1;
+	uint64_t limit = w->opts->churn ? 1 : (uint64_t)w->opts->max_in_flight;
+
+	if (limit > 0 && c->send_limit > c->recv_seq + limit)
+		return c->recv_seq + limit;
 	return c->send_limit;
 }
 

@@ -298,7 +298,7 @@ bench_report() {
 @test "point.sh: --header prints the raw.csv header; a wrong model, workload or count is a usage error (exit 2)" {
 	run "$ROOT/bench/point.sh" --header
 	assert_success
-	assert_output --regexp '^model,workload,x,repeat,status,reason,.*,msgs_per_s,.*,server_us_per_msg,.*,server_ctx_switches_per_msg,transport$'
+	assert_output --regexp '^model,workload,x,repeat,status,reason,.*,msgs_per_s,.*,server_us_per_msg,.*,server_ctx_switches_per_msg,transport,capacity_msgs_per_s,capacity_ended_by$'
 	local args
 	for args in "" "epoll-et closed 1" "kqueue closed 1 1" "epoll-et spin 1 1" "epoll-et closed many 1" "epoll-et closed 1 0"; do
 		# shellcheck disable=SC2086 # each case is a list of words
@@ -845,4 +845,34 @@ real_bench_run() {
 	assert_output --partial "The closed loop at 4 connections"
 	assert_line --regexp '^\| poll \| [0-9.]+k? \| [0-9.]+k? \| [0-9.]+ \([0-9.]+–[0-9.]+\) \| [0-9.]+ µs \| [0-9.]+ µs \| [0-9.]+ \([0-9.]+–[0-9.]+\) \| .+ \|$'
 	assert_line --regexp '^\| epoll-et \| '
+}
+
+@test "run.sh: the capacity workloads search each model's rate at p99 <= 1 ms and 10 ms; the summary opens with the capacity chart and table; the open loop's intervals are drawn" {
+	need_gnuplot
+	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
+	real_bench_run 180 MODELS="blocking epoll-et" WORKLOADS="cap1ms cap10ms open" CAPACITY_POINTS="4" \
+		CAPACITY_START=8000 CAPACITY_RESOLUTION=25 CAPACITY_TIME=5 OPEN_RATE=2000 REPEATS=1
+	local dir="$BATS_TEST_TMPDIR/results/latest"
+	run awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		$2 ~ /^cap/ { print $1, $2, $3, $5, $c["capacity_ended_by"], ($c["capacity_msgs_per_s"] >= 8000 && $c["rate"] == $c["capacity_msgs_per_s"]) }' "$dir/raw.csv"
+	# blocking serves one client at a time: its four connections cannot run.
+	assert_line "blocking cap1ms 4 not-run  0"
+	# epoll-et meets 10 ms at 8000 msg/s on any machine this suite runs on;
+	# the search ends by its resolution or its time bound.
+	assert_line --regexp '^epoll-et cap10ms 4 ok (resolved|time) 1$'
+	assert_line --regexp '^epoll-et cap1ms 4 ok (resolved|time|none-met) [01]$'
+	[[ -s "$dir/capacity.png" && -s "$dir/capacity.svg" ]] || fail "no capacity chart"
+	# The first section of the summary is the capacity, with its table.
+	run grep -m 1 '^## ' "$dir/README.md"
+	assert_output "## 1. Capacity at a latency target"
+	run sed -n '/^## 1. Capacity/,/^## 2/p' "$dir/README.md"
+	assert_line '| model | p99 ≤ 1 ms, 4 conns | p99 ≤ 10 ms, 4 conns |'
+	assert_line --regexp '^\| epoll-et \| [^|]+ \| [0-9.]+k\*? \|$'
+	assert_line '| blocking | — | — |'
+	# The open loop kept its 100 ms interval lines (the smoke profile
+	# measures it for 0.5 s: five), and they are drawn.
+	run awk -F, 'NR > 1 { n++; s += $4 } END { print n, (s > 0) }' "$dir/intervals/open-2000-epoll-et-r1.csv"
+	assert_output "5 1"
+	[[ -s "$dir/intervals.png" && -s "$dir/intervals.svg" ]] || fail "no intervals chart"
+	grep -q 'intervals.png' "$dir/README.md" || fail "the summary does not show the intervals chart"
 }

@@ -30,7 +30,7 @@ teardown() {
 	for opt in --host --port --connections --duration --warmup --size --pipeline --rate \
 		--threads --churn --idle --format --seed --connect-timeout --server-pid --quiet --help \
 		--unix --udp --loss-timeout --hdr --search --search-resolution --search-steps \
-		--search-time --interval --interval-file --version; do
+		--search-time --interval --interval-file --max-in-flight --version; do
 		assert_output --partial -- "$opt"
 	done
 	assert_output --partial "default 16"
@@ -67,6 +67,8 @@ teardown() {
 		"--search-time|--search p99<=1ms -d 1s --search-time 500ms"
 		"--interval|--interval 1ms" "--interval|--interval 0"
 		"--interval-file|--interval-file /dev/null"
+		"--max-in-flight|--max-in-flight 1" "--max-in-flight|--max-in-flight 0 -r 10"
+		"--max-in-flight|--max-in-flight 1 -r 10 --churn"
 	)
 	for case in "${cases[@]}"; do
 		local name=${case%%|*} args=${case#*|}
@@ -785,6 +787,23 @@ merged_percentile_us() {
 	expect_status 2
 	run_loadgen merge
 	expect_status 2
+}
+
+@test "--max-in-flight 1: the open loop waits for each echo, and times the wait from the intended send time" {
+	# The peer echoes 50 ms after it reads: one message in flight at a
+	# time can complete at most one per 50 ms, 20 in the 1 s measured (and
+	# one more at its edge), where 200 are scheduled.
+	start_peer delay --delay-ms 50
+	run_loadgen -p "$PEER_PORT" -c 1 -r 200 --max-in-flight 1 -W 0 -d 1s --format json
+	# (Its exit status is 1: the backlog cannot drain in the drain second.)
+	json_true '.max_in_flight == 1 and .messages <= 21 and .messages >= 10'
+	# The backlog grows by 150 messages a second, each waiting its turn:
+	# by the end a message waits most of the second.
+	json_true '.latency_us.max > 500000'
+	# Without the limit every message goes when due and comes back 50 ms later.
+	run_loadgen -p "$PEER_PORT" -c 1 -r 200 -W 0 -d 1s --format json
+	expect_status 0
+	json_true '.max_in_flight == null and .messages >= 180 and .latency_us.p99 < 200000'
 }
 
 # ---- --search: the capacity at a latency target ------------------------------

@@ -1,0 +1,152 @@
+# bench/capacity.awk - the capacity at a latency target, per model: the
+# capacity chart's data and the first section of a run's README.
+#
+#   awk -v models="blocking fork ..." -v dat=capacity.dat \
+#       -f bench/labels.awk -f bench/capacity.awk raw.csv
+#
+# The capacity workloads (cap1ms, cap10ms: bench/point.sh) run loadgen
+# --search 'p99<=1ms' (10ms) once per model and connection count: the
+# highest open-loop rate at which p99 stayed at or under the target, with
+# no errors and the rate achieved (capacity_msgs_per_s; 0 when even the
+# first step missed). One search per point: the figure has no interval;
+# the search stops when the rates that met and missed the target are
+# within CAPACITY_RESOLUTION of each other (env.txt, "capacity").
+#
+# dat gets one row per model of `models` (teaching order): "index model"
+# then, for each series (connection count x target, in that order), the
+# capacity (NaN for a gap: not run, failed) and a label for its bar ("*"
+# when the client was the bottleneck, "<4k" when no rate met the target,
+# "" otherwise). Series: for each connection count, p99 <= 1 ms then 10 ms.
+# The first line is a comment listing the connection counts ("# 64 1024").
+# stdout gets the Markdown section, or nothing when the run has no
+# capacity points. Plain POSIX awk: it runs under mawk, Debian's default.
+
+BEGIN {
+	FS = ","
+	nmodels = split(models, model, " ")
+	ntargets = split("cap1ms cap10ms", target_wl, " ")
+	split("1 ms|10 ms", target_label, "|")
+}
+
+NR == 1 {
+	for (i = 1; i <= NF; i++)
+		col[$i] = i
+	next
+}
+
+$col["workload"] == "cap1ms" || $col["workload"] == "cap10ms" {
+	k = $col["model"] SUBSEP $col["workload"] SUBSEP ($col["x"] + 0)
+	if (!(($col["x"] + 0) in seen_x)) {
+		seen_x[$col["x"] + 0] = 1
+		xs[++nx] = $col["x"] + 0
+	}
+	status[k] = $col["status"]
+	reason[k] = $col["reason"]
+	capacity[k] = $col["capacity_msgs_per_s"]
+	first_rate[k] = $col["rate"]
+	bound[k] = $col["client_bound"] == 1
+	p99[k] = $col["lat_p99_us"]
+	cpu[k] = $col["server_us_per_msg"]
+	any = 1
+}
+
+# The cell of a table or a bar's label: "152k", "152k*" (client-bound),
+# "< 4k" (no rate met the target), "—" (not run), "✗" (failed).
+function cell(k) {
+	if (!(k in status) || status[k] == "not-run")
+		return "—"
+	if (status[k] != "ok")
+		return "✗"
+	if (capacity[k] + 0 == 0)
+		return "< " figure_label(first_rate[k])
+	return figure_label(capacity[k]) (bound[k] ? "*" : "")
+}
+
+function sort_xs(    i, j, t) {
+	for (i = 2; i <= nx; i++)
+		for (j = i; j > 1 && xs[j - 1] > xs[j]; j--) {
+			t = xs[j]; xs[j] = xs[j - 1]; xs[j - 1] = t
+		}
+}
+
+END {
+	if (!any)
+		exit 0
+	sort_xs()
+	head = "#"
+	for (i = 1; i <= nx; i++)
+		head = head " " xs[i]
+	print head > dat
+	for (m = 1; m <= nmodels; m++) {
+		line = m " " model[m]
+		for (i = 1; i <= nx; i++)
+			for (t = 1; t <= ntargets; t++) {
+				k = model[m] SUBSEP target_wl[t] SUBSEP xs[i]
+				v = (k in status && status[k] == "ok") ? capacity[k] + 0 : "NaN"
+				label = cell(k)
+				# The bar shows its number; the label marks only what the bar cannot say.
+				mark = (label ~ /^</) ? label : (label ~ /\*$/ ? "*" : "\"\"")
+				gsub(/ /, "", mark)
+				line = line " " v " " mark
+			}
+		print line > dat
+	}
+
+	print "## 1. Capacity at a latency target\n"
+	print "![capacity](capacity.png) ([SVG](capacity.svg))\n"
+	print "How many messages a second each model sustains while its p99 latency stays"
+	print "at or under 1 ms, or 10 ms: the highest open-loop rate at which it did, with no"
+	print "errors and the offered rate achieved, each connection a client with one"
+	print "message in flight (`loadgen --search 'p99<=1ms' --max-in-flight 1`: rates"
+	print "doubling, then bisection; client/README.md, \"Capacity at a latency target\")."
+	print "One search per point, so no interval: the capacity lies between the rate"
+	print "given and the lowest rate that missed, within the search's resolution, at that"
+	print "moment of a shared machine. `*` the load generator used its whole core at that"
+	print "rate: the figure is what the client could drive, a floor for the server."
+	print "`< N`: even the first rate tried, N, missed the target. `—` not run (its reason"
+	print "under [Not run and failed](#not-run-and-failed)).\n"
+	line = "| model |"
+	sep = "|---|"
+	for (i = 1; i <= nx; i++)
+		for (t = 1; t <= ntargets; t++) {
+			line = line " p99 ≤ " target_label[t] ", " count_label(xs[i]) " conns |"
+			sep = sep "---:|"
+		}
+	print line
+	print sep
+	for (m = 1; m <= nmodels; m++) {
+		line = "| " model[m] " |"
+		shown = 0
+		for (i = 1; i <= nx; i++)
+			for (t = 1; t <= ntargets; t++) {
+				k = model[m] SUBSEP target_wl[t] SUBSEP xs[i]
+				line = line " " cell(k) " |"
+				shown += (k in status)
+			}
+		if (shown)
+			print line
+	}
+	print ""
+	print "Server CPU per message at the rate found (µs), p99 ≤ 10 ms:\n"
+	line = "| model |"
+	sep = "|---|"
+	for (i = 1; i <= nx; i++) {
+		line = line " " count_label(xs[i]) " conns |"
+		sep = sep "---:|"
+	}
+	print line
+	print sep
+	for (m = 1; m <= nmodels; m++) {
+		line = "| " model[m] " |"
+		shown = 0
+		for (i = 1; i <= nx; i++) {
+			k = model[m] SUBSEP "cap10ms" SUBSEP xs[i]
+			ok = (k in status) && status[k] == "ok" && capacity[k] + 0 > 0 && cpu[k] != ""
+			line = line " " (ok ? sprintf("%.2f", cpu[k]) : "—") " |"
+			shown += (k in status)
+		}
+		if (shown)
+			print line
+	}
+	print ""
+}
