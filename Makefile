@@ -293,8 +293,11 @@ $(SLOW_SPARE_SO): tests/tools/preload/slow-spare.c
 		-o $@ $< -ldl
 
 # ---- teaching: watch a model, count its system calls -------------------------
-#   make demo MODEL=select  that server's -v trace while a few slow clients use it
-#                           (bench/demo.sh; docs/experiments.md says what to look for)
+#   make demo MODEL=select  that server's -v trace while a few slow clients use it, and
+#                           its timeline picture (bench/demo.sh; docs/experiments.md
+#                           says what to look for)
+#   make demo-all           every model's demo, and one sheet of their timelines
+#                           (bench/demo-all.sh: results/demo/all.png)
 #   make syscalls           system calls per echoed message, by call, for every model
 #                           at a few connection counts (bench/syscalls.sh): a table on
 #                           stdout and in results/latest/syscalls.md; holds the bench lock
@@ -302,7 +305,9 @@ $(SLOW_SPARE_SO): tests/tools/preload/slow-spare.c
 #                           connections over their workers (bench/spread.sh, ~2 min)
 #   make bench-udp          what --batch buys echo-udp: system calls, CPU and throughput per
 #                           datagram with and without recvmmsg/sendmmsg (bench/udp.sh, ~1 min)
-.PHONY: demo syscalls spread bench-udp
+.PHONY: demo demo-all syscalls spread bench-udp
+demo-all: all
+	bench/demo-all.sh
 demo:
 	@if [ -z "$(MODEL)" ]; then echo "usage: make demo MODEL=<one of: $(MODELS)>" >&2; exit 2; fi
 	@$(MAKE) --no-print-directory all

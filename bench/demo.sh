@@ -31,7 +31,12 @@
 # DEMO_SECONDS (2), DEMO_SIZE (64 bytes), DEMO_WORKERS (workers of pool,
 # prefork and reactors: 2, DEMO_CLIENTS + 1 and 2 by default), DEMO_ARGS (more
 # server options, e.g. --reuseport for prefork),
-# DEMO_TRACE (also keep the raw trace in this file), BIN (bin).
+# DEMO_TRACE (also keep the raw trace in this file), DEMO_OUT (where the
+# timeline picture goes: results/demo), BIN (bin).
+#
+# The same trace is also drawn as a timeline (bench/timeline.sh):
+# DEMO_OUT/MODEL.png and .svg, beside the trace itself (DEMO_OUT/MODEL.trace),
+# the look lines under the picture's title.
 # Exit status: 0 the demo ran and the server stopped cleanly, or the model
 # cannot run here (the reason is printed); 1 otherwise; 2 usage.
 set -euo pipefail
@@ -45,10 +50,13 @@ DEMO_SIZE=${DEMO_SIZE:-64}
 DEMO_WORKERS=${DEMO_WORKERS:-}
 DEMO_ARGS=${DEMO_ARGS:-}
 DEMO_TRACE=${DEMO_TRACE:-}
+DEMO_OUT=${DEMO_OUT:-$ROOT/results/demo}
 # shellcheck source=bench/models.sh disable=SC1091 # followed with shellcheck -x
 source "$ROOT/bench/models.sh"
 # shellcheck source=bench/lib.sh disable=SC1091 # now_ms, alive, take_bench_lock
 source "$ROOT/bench/lib.sh"
+# shellcheck source=bench/looks.sh disable=SC1091 # look_text
+source "$ROOT/bench/looks.sh"
 
 usage() {
 	local list=${ALL_MODELS[*]}
@@ -155,83 +163,19 @@ cat "$TMP/trace"
 sed 's/^/# server: /' "$TMP/said"
 echo
 
-case $model in
-blocking)
-	echo "# Look: one fd is served from accept to close; the next accept comes only after"
-	echo "# that close, and the others' waiting messages arrive in one late read."
-	;;
-fork)
-	echo "# Look: each accept is followed by a fork line; the reads and writes carry the"
-	echo "# child's pid in the tid column, not the parent's."
-	;;
-thread)
-	echo "# Look: each accept starts a thread; each client's reads and writes carry its"
-	echo "# own thread id."
-	;;
-pool)
-	echo "# Look: queue (acceptor) then serve (a worker's tid); with $workers workers the"
-	echo "# next client is served only when a worker's client closes."
-	;;
-select)
-	echo "# Look: every wait (one pselect call) is followed by a scan of every fd up to"
-	echo "# the highest (examined=), however few are ready."
-	;;
-poll)
-	echo "# Look: every wait (one ppoll call) is followed by a scan of the whole pollfd"
-	echo "# array (examined=), however few are ready."
-	;;
-epoll-lt)
-	echo "# Look: each wait returns only the ready fds (ready=), one read per event;"
-	echo "# nothing is scanned. One thread id throughout."
-	;;
-epoll-et)
-	echo "# Look: after an edge (readable) the server reads until a read finds nothing:"
-	echo "# 'again' (EAGAIN). 'budget' would show a client that used its 8 reads."
-	;;
-prefork)
-	echo "# Look: the workers were forked once, at start (fork lines), not per client. Each"
-	echo "# accept is in the tid column of the worker the kernel woke, and its serve line"
-	echo "# names that worker; the stop line counts the connections each one served."
-	echo "# Try DEMO_ARGS=--reuseport a few times: two clients can hash to one worker, and"
-	echo "# the second waits for the first to leave while another worker sits idle."
-	;;
-reactors)
-	echo "# Look: each wait names its reactor (reactor=N) and runs on that reactor's thread;"
-	echo "# a client's reads stay on the thread that accepted it. The kernel's hash chose"
-	echo "# the reactor (one SO_REUSEPORT listener each): the stop line counts them."
-	;;
-uring)
-	echo "# Look: no readable or writable lines: each wait is one io_uring_enter that hands"
-	echo "# the kernel the queued recvs and sends and returns completions (completions=N)."
-	echo "# A read line is a recv that completed, its bytes already in the connection's"
-	echo "# buffer (no read(2)); a write line is a send that completed."
-	;;
-uring-multishot)
-	echo "# Look: as uring, but a connection's one recv stays armed: its read lines come"
-	echo "# without a recv asked for each, their bytes in buffers the kernel took from the"
-	echo "# shared pool. make syscalls counts the requests per message of both."
-	;;
-libevent)
-	echo "# Look: libevent calls back after it has read (read ... pending=64); the write comes"
-	echo "# only after the next wait (event_base_loop): the echo leaves one turn later"
-	echo "# than in epoll-lt, which writes at once."
-	;;
-coroutine)
-	echo "# Look: one thread id throughout, as epoll-lt, but each client's lines read like"
-	echo "# thread's: read, write, then 'again op=read' where its coroutine parks, and"
-	echo "# 'readable op=resume' after a wait when the scheduler resumes it."
-	;;
-epoll-procs)
-	echo "# Look: the master forks its workers once (fork lines); each accept is in the tid"
-	echo "# column of the worker the kernel woke (EPOLLEXCLUSIVE: one per connection), whose"
-	echo "# wait lines name it (worker=N); the stop line counts what each accepted."
-	;;
-leader-follower)
-	echo "# Look: the wait lines come from every thread in turn (the tid column): whoever"
-	echo "# led through a wait then reads and writes the client it saw itself, so one"
-	echo "# client's lines carry different thread ids over time."
-	;;
-esac
+look_text "$model" "$workers" | sed 's/^/# /'
+
+# ---- the picture: the same trace as a timeline (bench/timeline.sh) ------------
+mkdir -p "$DEMO_OUT"
+cp "$TMP/trace" "$DEMO_OUT/$model.trace"
+if ! command -v gnuplot >/dev/null 2>&1; then
+	echo "# timeline: not drawn, gnuplot is not installed (tests/ensure-packages gnuplot-nox)"
+elif "$ROOT/bench/timeline.sh" -o "$DEMO_OUT/$model" -l "$(look_text "$model" "$workers")" \
+	"$DEMO_OUT/$model.trace" >/dev/null; then
+	echo "# timeline: $DEMO_OUT/$model.png and .svg (the trace: $DEMO_OUT/$model.trace)"
+else
+	die "the timeline of the trace could not be drawn"
+fi
 
 json=$(cat "$TMP/loadgen.json")
 messages="?"

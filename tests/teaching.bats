@@ -57,13 +57,17 @@ demo() {
 	# The demo's defaults, whatever the environment says.
 	run --separate-stderr with_deadline 60 \
 		env -u DEMO_WORKERS -u DEMO_ARGS -u DEMO_CLIENTS -u DEMO_RATE -u DEMO_SIZE \
-		DEMO_SECONDS=1 DEMO_TRACE="$TRACE" BIN="$SERVERS_DIR" "$DEMO" "$1"
+		DEMO_SECONDS=1 DEMO_TRACE="$TRACE" DEMO_OUT="$BATS_TEST_TMPDIR/demo" BIN="$SERVERS_DIR" "$DEMO" "$1"
 	echo "$output"
 	echo "$stderr" >&2
 	assert_success
 	assert_output --partial "# loadgen:"
 	DEMO_OUTPUT=$output
 	[[ -s "$TRACE" ]] || fail "no trace kept in $TRACE"
+	# The same trace as a picture, where the demo says it is.
+	assert_output --partial "# timeline: $BATS_TEST_TMPDIR/demo/$1.png and .svg"
+	[[ -s "$BATS_TEST_TMPDIR/demo/$1.png" && -s "$BATS_TEST_TMPDIR/demo/$1.svg" ]] ||
+		fail "no timeline picture of $1"
 	# Every line is a trace line in the documented format.
 	run grep -vE "$TRACE_LINE" "$TRACE"
 	assert_output ""
@@ -86,6 +90,33 @@ main_tid() {
 	events listen | awk '{ print $2; exit }'
 }
 
+# timeline_lanes: the trace's connections as its picture draws them
+# (bench/timeline.awk): LANES, a file of "lane accept_s serve_s end_s
+# colour tid fd" lines, and MARKS, of "time_s lane kind colour" (kind 1
+# read, 2 write).
+timeline_lanes() {
+	awk -v out="$BATS_TEST_TMPDIR/timeline" -f "$ROOT/bench/timeline.awk" "$TRACE"
+	LANES="$BATS_TEST_TMPDIR/timeline.lanes" MARKS="$BATS_TEST_TMPDIR/timeline.marks"
+	(($(wc -l <"$LANES") == 3)) || fail "expected a lane for each of the 3 clients: $(cat "$LANES")"
+}
+
+# most_served_at_once: the most connections whose service intervals
+# (serve_s to end_s) overlap at one moment; one that ends as another
+# begins does not overlap it.
+most_served_at_once() {
+	awk '{ print $3, 1; print $4, -1 }' "$LANES" | sort -k1,1g -k2,2n |
+		awk '{ n += $2; if (n > most) most = n } END { print most + 0 }'
+}
+
+# served_by_one_thread: every read and write of every connection is by one
+# thread (one colour in the picture), and it is the server's main one.
+served_by_one_thread() {
+	run awk '$3 == 1 || $3 == 2 { print $4 }' "$MARKS"
+	[[ $(sort -u <<<"$output" | wc -l) == 1 ]] || fail "reads and writes by several threads: $(sort -u <<<"$output")"
+	run awk '{ print $6 }' "$LANES"
+	assert_equal "$(sort -u <<<"$output")" "$(main_tid)"
+}
+
 @test "demo blocking: serves one client from accept to close before it accepts the next" {
 	demo blocking
 	(($(events accept | wc -l) == 3)) || fail "expected 3 accepts"
@@ -96,6 +127,9 @@ main_tid() {
 	run awk '$3 == "read" { split($5, b, "="); if (b[2] > 64) n++ } END { print n + 0 }' "$TRACE"
 	(( output >= 1 )) || fail "no read of more than one message"
 	assert [ "$(tids_of read)" = "$(main_tid)" ]
+	# In its picture, no two clients are ever served at once.
+	timeline_lanes
+	assert_equal "$(most_served_at_once)" 1
 }
 
 @test "demo fork: a child process per client does that client's reads and writes" {
@@ -113,6 +147,10 @@ main_tid() {
 	(($(tids_of read | wc -l) == 3)) || fail "expected reads from 3 threads"
 	run grep -x "$(main_tid)" <<<"$(tids_of read)"
 	assert_failure
+	# In its picture all three are served at once, each in its own colour.
+	timeline_lanes
+	assert_equal "$(most_served_at_once)" 3
+	assert_equal "$(awk '{ print $5 }' "$LANES" | sort -u | wc -l)" 3
 }
 
 @test "demo pool: workers take queued clients, and the third waits for a free worker" {
@@ -125,6 +163,10 @@ main_tid() {
 	run awk '$3 == "close" && !closed { closed = NR } $3 == "serve" { s[++n] = NR }
 		END { print (closed && s[3] > closed) ? "after" : "before" }' "$TRACE"
 	assert_output after
+	# In its picture never more than its two workers' clients are served at
+	# once, and two are.
+	timeline_lanes
+	assert_equal "$(most_served_at_once)" 2
 }
 
 # check_scan MODEL CALL: every wait of CALL is followed at once by a scan.
@@ -260,6 +302,61 @@ turn_between_read_and_write() {
 	[[ $output =~ ^0\ ([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 4)) ||
 		fail "echoes with no wait between read and write (now, later): $output"
 	assert [ "$(tids_of read)" = "$(main_tid)" ]
+}
+
+@test "demo: every event loop serves every client from one thread, one colour in its picture" {
+	local m
+	for m in select poll epoll-lt epoll-et uring uring-multishot libevent coroutine; do
+		if model_unavailable "$SERVERS_DIR" "$m" >/dev/null; then
+			echo "# $m cannot run here: not checked" >&3
+			continue
+		fi
+		demo "$m"
+		timeline_lanes
+		served_by_one_thread
+	done
+}
+
+@test "make demo-all: every model's timeline, and one sheet of them all" {
+	local out="$BATS_TEST_TMPDIR/all" m
+	run --separate-stderr with_deadline 300 env -u DEMO_WORKERS -u DEMO_ARGS -u DEMO_CLIENTS \
+		-u DEMO_RATE -u DEMO_SIZE DEMO_SECONDS=1 DEMO_OUT="$out" BIN="$SERVERS_DIR" \
+		"$ROOT/bench/demo-all.sh"
+	echo "$stderr" >&2
+	assert_success
+	for m in "${ALL_MODELS[@]}"; do
+		if model_unavailable "$SERVERS_DIR" "$m" >/dev/null; then
+			[[ ! -e "$out/$m.png" ]] || fail "$m cannot run here, yet it has a picture"
+			continue
+		fi
+		[[ -s "$out/$m.png" && -s "$out/$m.svg" && -s "$out/$m.trace" ]] || fail "no timeline of $m"
+	done
+	[[ -s "$out/all.png" && -s "$out/all.svg" ]] || fail "no sheet"
+	# The sheet has a panel for every model that ran, titled by its model.
+	for m in "${ALL_MODELS[@]}"; do
+		model_unavailable "$SERVERS_DIR" "$m" >/dev/null ||
+			grep -q ">$m</text>" "$out/all.svg" || fail "no panel titled $m in the sheet"
+	done
+}
+
+@test "timeline.sh draws a trace a student made by hand, and refuses what is not a trace" {
+	local trace="$BATS_TEST_TMPDIR/hand.trace"
+	printf '%s\n' "  0.000100    100 listen   fd=3     addr=127.0.0.1:9877 model=select" \
+		"  0.010000    100 accept   fd=5     peer=127.0.0.1:40000" \
+		"  0.020000    100 wait     fd=-1    call=select ready=1 watched=2" \
+		"  0.020100    100 read     fd=5     bytes=64" \
+		"  0.020200    100 write    fd=5     bytes=64" \
+		"  0.030000    100 close    fd=5     reason=done" >"$trace"
+	run "$ROOT/bench/timeline.sh" "$trace"
+	assert_success
+	assert_line "$BATS_TEST_TMPDIR/hand.png"
+	[[ -s "$BATS_TEST_TMPDIR/hand.png" && -s "$BATS_TEST_TMPDIR/hand.svg" ]] || fail "no picture"
+	echo "not a trace" >"$BATS_TEST_TMPDIR/other.txt"
+	run "$ROOT/bench/timeline.sh" "$BATS_TEST_TMPDIR/other.txt"
+	assert_failure 1
+	assert_output --partial "no connection in the trace"
+	run "$ROOT/bench/timeline.sh"
+	assert_failure 2
 }
 
 @test "demo: a model that cannot run here is skipped, with the reason" {
