@@ -14,8 +14,13 @@
  *      DRAIN_TIMEOUT_NS for the echoes still in flight;
  *   4. sample the process's CPU time at the two ends of the measured time
  *      (and with --server-pid the server's process tree: server_sample.c),
- *      show a progress line on a terminal, and stop early on SIGINT/SIGTERM;
+ *      show a progress line on a terminal, write the --interval lines
+ *      (interval.c), and stop early on SIGINT/SIGTERM;
  *   5. merge what the workers measured and print it (report.c).
+ *
+ * Steps 2 to 4 are one measurement (measure). --search runs one per rate
+ * that search.c plans, and reports the step at the rate it found.
+ * `loadgen merge` (merge.c) reads reports instead of running anything.
  *
  * Left out on purpose: TLS, other protocols than echo, several server
  * addresses, and coordination of several client machines.
@@ -65,13 +70,15 @@ static bool local_port_range(long *low, long *high)
 }
 
 /* Every connection costs a descriptor and, to one server address, a local
- * port of its own. Say so plainly now, rather than fail with EMFILE or
- * EADDRNOTAVAIL in the middle of a run. */
+ * port of its own (of its --source address's, with several). Say so plainly now, rather than fail
+ * with EMFILE or EADDRNOTAVAIL in the middle of a run. */
 static void check_limits(const struct options *opts)
 {
 	long conns = opts->connections + opts->idle;
 	long needed_fds = conns + opts->threads + SPARE_FDS;
 	long fd_limit = raise_fd_limit(), low, high;
+	size_t sources = opts->source_count > 0 ? opts->source_count : 1;
+	long per_source = (conns + (long)sources - 1) / (long)sources;
 
 	if (fd_limit < 0)
 		err_sys("cannot read or raise the descriptor limit");
@@ -81,12 +88,14 @@ static void check_limits(const struct options *opts)
 		         "(ulimit -Hn, limits.conf, LimitNOFILE=) or use fewer connections",
 		         conns, needed_fds, fd_limit);
 	if (opts->transport != TRANSPORT_UNIX && local_port_range(&low, &high) &&
-	    conns > high - low + 1)
-		err_quit("%ld connections to one server address need %ld local ports, but "
-		         "net.ipv4.ip_local_port_range (%ld-%ld) has %ld; widen it "
-		         "(sysctl -w net.ipv4.ip_local_port_range=\"1024 65535\") or use "
-		         "fewer connections",
-		         conns, conns, low, high, high - low + 1);
+	    per_source > high - low + 1)
+		err_quit(
+		    "%ld connections to one server address from %zu source address%s need "
+		    "%ld local ports each, but net.ipv4.ip_local_port_range (%ld-%ld) has %ld; "
+		    "spread them over more --source addresses, widen the range (sysctl -w "
+		    "net.ipv4.ip_local_port_range=\"1024 65535\") or use fewer connections",
+		    conns, sources, sources == 1 ? "" : "es", per_source, low, high,
+		    high - low + 1);
 }
 
 static bool target_is_loopback(const struct options *opts)
@@ -207,6 +216,7 @@ struct supervisor {
 	FILE *interval_out;             /* --interval: where the lines go */
 	struct interval_log *intervals; /* ... from the measured time's start */
 	int64_t next_interval_ns;       /* the current interval's end */
+	int64_t started_epoch_ns;       /* CLOCK_REALTIME when the traffic began */
 };
 
 static int64_t cpu_now_ns(void)
@@ -214,6 +224,14 @@ static int64_t cpu_now_ns(void)
 	struct timespec now;
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
 	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
@@ -275,6 +293,7 @@ static void supervisor_start_clock(struct supervisor *s)
 
 	Pthread_mutex_lock(&run->lock);
 	run->start_ns = clock_now_ns();
+	s->started_epoch_ns = realtime_ns();
 	run->measure_start_ns = run->start_ns + (int64_t)opts->warmup_ns;
 	run->measure_end_ns = run->measure_start_ns + (int64_t)opts->duration_ns;
 	run->started = true;
@@ -380,6 +399,27 @@ static int64_t supervisor_next_deadline(const struct supervisor *s)
 	return next_ns;
 }
 
+/* --start-at: with every connection open, waits for the agreed wall-clock
+ * instant (on the monotonic clock, which no clock step moves). Returns true
+ * when a stop signal came first. An instant already past starts at once,
+ * with a note. */
+static bool supervisor_wait_start(struct supervisor *s)
+{
+	int64_t wait_ns = s->run->opts->start_at_ns - realtime_ns();
+	int64_t deadline_ns = clock_now_ns() + wait_ns;
+
+	if (s->run->opts->start_at_ns == 0)
+		return false;
+	if (wait_ns < 0 && !s->run->opts->quiet)
+		err_msg(
+		    "note: --start-at was %.3f s ago when the connections were open; starting now",
+		    (double)-wait_ns / 1e9);
+	while (clock_now_ns() < deadline_ns)
+		if (supervisor_wait(s, deadline_ns))
+			return true;
+	return false;
+}
+
 /* The whole run, from the workers' first connect to their last echo. */
 static void supervise(struct supervisor *s)
 {
@@ -388,6 +428,10 @@ static void supervise(struct supervisor *s)
 			supervisor_cut_short(s);
 			return;
 		}
+	if (supervisor_wait_start(s)) {
+		supervisor_cut_short(s);
+		return;
+	}
 	supervisor_start_clock(s);
 	while (run_count(s->run, &s->run->done_workers) < s->threads) {
 		int64_t now_ns = clock_now_ns();
@@ -410,7 +454,10 @@ static void build_report(const struct supervisor *s, const struct worker_stats *
 {
 	const struct run *run = s->run;
 
-	*r = (struct report){ .opts = run->opts, .stats = stats, .signo = s->signo };
+	*r = (struct report){ .opts = run->opts,
+		              .stats = stats,
+		              .signo = s->signo,
+		              .started_s = (double)s->started_epoch_ns / 1e9 };
 	if (run->started) {
 		int64_t warmup_end_ns = s->measuring ? run->measure_start_ns : s->stopped_ns;
 
@@ -663,6 +710,7 @@ int main(int argc, char **argv)
 	if (interval_out != NULL)
 		fclose(interval_out);
 	measurement_free(m);
+	free(opts.sources);
 	close(signal_fd);
 	return status;
 }

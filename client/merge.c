@@ -8,7 +8,8 @@
  * the merged counters, as if one load generator had recorded every message.
  * Summed: messages, bytes, connections, idle connections, threads, the
  * open loop's rate, every error and datagram count, connects, unsent, down,
- * and the client CPU (in cores). The measured time is the longest run's, so
+ * and the client CPU (in cores). The start (started_s) is the earliest run's.
+ * The measured time is the longest run's, so
  * messages per second is the sum of the runs' when they ran side by side
  * for the same time; complete only if every run was. The server's figures
  * are not merged (each run sampled the same server): null.
@@ -40,6 +41,7 @@
 struct run_report {
 	char mode[16], transport[8];
 	double size, pipeline, connections, idle, threads, rate, duration_s, warmup_s, client_cpu;
+	double started_s;
 	double messages, connects, unsent, down;
 	double errors[ERROR_KINDS];
 	double lost, duplicated, reordered, late;
@@ -122,6 +124,7 @@ static void on_scalar(const char *path, const char *value, void *ctx)
 		{ "rate", &rr->rate },
 		{ "duration_s", &rr->duration_s },
 		{ "warmup_s", &rr->warmup_s },
+		{ "started_s", &rr->started_s },
 		{ "client_cpu", &rr->client_cpu },
 		{ "messages", &rr->messages },
 		{ "connects", &rr->connects },
@@ -267,6 +270,9 @@ static void add_run(const struct run_report *rr, struct options *opts, struct wo
 	histogram_merge(stats->connect_latency, rr->hist[1]);
 	r->duration_s = max_of(r->duration_s, rr->duration_s);
 	r->warmup_s = max_of(r->warmup_s, rr->warmup_s);
+	/* The merged run began when the first of them did (--start-at: all at once). */
+	if (rr->started_s > 0 && (r->started_s == 0 || rr->started_s < r->started_s))
+		r->started_s = rr->started_s;
 	*cpu_s += max_of(rr->client_cpu, 0) * rr->duration_s;
 	r->complete = r->complete && rr->complete;
 }

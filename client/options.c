@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +62,8 @@ enum {
 	OPT_INTERVAL,
 	OPT_INTERVAL_FILE,
 	OPT_MAX_IN_FLIGHT,
+	OPT_START_AT,
+	OPT_SOURCE,
 };
 
 struct unit {
@@ -100,6 +104,9 @@ static void options_usage(FILE *out)
 	    "                           and reordering are counted (-s at least 16)\n"
 	    "      --loss-timeout T     --udp: a datagram not echoed within T is lost\n"
 	    "                           (default %s)\n"
+	    "      --source LIST        spread the connections over these local addresses,\n"
+	    "                           each with its own ports: 127.0.0.2-127.0.0.40 (an\n"
+	    "                           IPv4 range) or ADDR,ADDR,... (default: the kernel's)\n"
 	    "  -c, --connections N      active connections (default %d)\n"
 	    "  -d, --duration T         measured time, warm-up excluded (default %s)\n"
 	    "  -W, --warmup T           unmeasured time before it; 0 for none (default %s)\n"
@@ -130,9 +137,13 @@ static void options_usage(FILE *out)
 	    "      --search-resolution P  stop bisecting within P%% (default %.0f)\n"
 	    "      --search-steps N     at most N steps (default %d)\n"
 	    "      --search-time T      no step that would end after T (default %s)\n"
-	    "      --interval T         one JSON line per T of the measured time:\n"
-	    "                           messages, msgs/s, p50, p99, max, errors\n"
+	    "      --interval T         one JSON line per T of the measured time (CSV\n"
+	    "                           with --format csv): messages, msgs/s, p50, p99,\n"
+	    "                           max, errors\n"
 	    "      --interval-file FILE  those lines to FILE (default stderr)\n"
+	    "      --start-at EPOCH     begin the traffic at this wall-clock time (seconds\n"
+	    "                           since 1970, such as $(date +%%s) + 5): load\n"
+	    "                           generators given one instant start together\n"
 	    "      --server-pid PID     measure the server too: the CPU time, memory,\n"
 	    "                           processes, threads and context switches of PID\n"
 	    "                           and its descendants over the measured time\n"
@@ -244,6 +255,94 @@ static double parse_rate(const char *option, const char *text)
 	return value;
 }
 
+/* One literal address of --source into out; false if it is none. */
+static bool source_address(const char *text, struct sockaddr_storage *out)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+
+	memset(out, 0, sizeof *out);
+	if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* "127.0.0.2-127.0.0.40": every IPv4 address from the first to the last. */
+static void parse_source_range(const char *option, const char *text, struct options *opts)
+{
+	char first[INET_ADDRSTRLEN], *dash = strchr(text, '-');
+	struct sockaddr_storage lo, hi;
+	uint32_t a, b;
+
+	if (dash == NULL || (size_t)(dash - text) >= sizeof first)
+		usage_error("%s: '%s' is not ADDR-ADDR", option, text);
+	memcpy(first, text, (size_t)(dash - text));
+	first[dash - text] = '\0';
+	if (!source_address(first, &lo) || !source_address(dash + 1, &hi) ||
+	    lo.ss_family != AF_INET || hi.ss_family != AF_INET)
+		usage_error("%s: '%s' is not a range of IPv4 addresses (ADDR-ADDR)", option, text);
+	a = ntohl(((struct sockaddr_in *)&lo)->sin_addr.s_addr);
+	b = ntohl(((struct sockaddr_in *)&hi)->sin_addr.s_addr);
+	if (b < a || b - a >= MAX_SOURCES)
+		usage_error("%s: '%s' must run upwards, %d addresses at most", option, text,
+		            MAX_SOURCES);
+	opts->sources = Calloc(b - a + 1, sizeof *opts->sources);
+	for (uint32_t ip = a; ip <= b; ip++) {
+		struct sockaddr_in *in4 =
+		    (struct sockaddr_in *)&opts->sources[opts->source_count++];
+
+		in4->sin_family = AF_INET;
+		in4->sin_addr.s_addr = htonl(ip);
+	}
+}
+
+/* --source ADDR-ADDR or ADDR,ADDR,...: the local addresses to connect from. */
+static void parse_sources(const char *option, const char *text, struct options *opts)
+{
+	char copy[4096], *item, *save;
+
+	free(opts->sources);
+	opts->sources = NULL;
+	opts->source_count = 0;
+	if (strchr(text, '-') != NULL) {
+		parse_source_range(option, text, opts);
+		return;
+	}
+	if (*text == '\0' || strlen(text) >= sizeof copy)
+		usage_error("%s: '%s' is not ADDR,ADDR,... or ADDR-ADDR", option, text);
+	strcpy(copy, text);
+	opts->sources = Calloc(MAX_SOURCES, sizeof *opts->sources);
+	for (item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		if (opts->source_count == MAX_SOURCES)
+			usage_error("%s: more than %d addresses", option, MAX_SOURCES);
+		if (!source_address(item, &opts->sources[opts->source_count++]))
+			usage_error("%s: '%s' is not an IPv4 or IPv6 address", option, item);
+	}
+	if (opts->source_count == 0)
+		usage_error("%s: '%s' names no address", option, text);
+}
+
+/* The sources must be of the server address's family (checked once it is
+ * resolved), and a Unix socket has none. */
+static void check_sources(const struct options *opts)
+{
+	if (opts->source_count == 0)
+		return;
+	if (opts->transport == TRANSPORT_UNIX)
+		usage_error("--source: a Unix-domain socket (-u) has no source address");
+	for (size_t i = 0; i < opts->source_count; i++)
+		if (opts->sources[i].ss_family != opts->addr.ss_family)
+			usage_error("--source: %s addresses for an %s server address",
+			            opts->sources[i].ss_family == AF_INET ? "IPv4" : "IPv6",
+			            opts->addr.ss_family == AF_INET ? "IPv4" : "IPv6");
+}
+
 /* "p99<=1ms": a metric of search.h, "<=", a time with its unit. */
 static void parse_search(const char *option, const char *text, struct search_target *target)
 {
@@ -273,6 +372,21 @@ static double parse_percent(const char *option, const char *text)
 	if (value <= 0 || value > 100)
 		usage_error("%s: '%s' is out of range (above 0, at most 100)", option, text);
 	return value / 100;
+}
+
+/* Seconds since the epoch ("1764700000" or "1764700000.25"), to
+ * nanoseconds: after 2001 and before 2100, so a typo is caught. */
+static int64_t parse_epoch(const char *option, const char *text)
+{
+	const char *unit;
+	double seconds;
+
+	if (!split_number(text, &seconds, &unit) || *unit != '\0')
+		usage_error("%s: '%s' is not seconds since 1970 (date +%%s)", option, text);
+	if (seconds < 1e9 || seconds > 4102444800.0)
+		usage_error("%s: '%s' is not a time between 2001 and 2100 (date +%%s)", option,
+		            text);
+	return (int64_t)llround(seconds * 1e9);
 }
 
 static const char *parse_port(const char *option, const char *text)
@@ -498,6 +612,8 @@ void options_parse(int argc, char **argv, struct options *opts)
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "interval-file", required_argument, NULL, OPT_INTERVAL_FILE },
 		{ "max-in-flight", required_argument, NULL, OPT_MAX_IN_FLIGHT },
+		{ "start-at", required_argument, NULL, OPT_START_AT },
+		{ "source", required_argument, NULL, OPT_SOURCE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -592,6 +708,12 @@ void options_parse(int argc, char **argv, struct options *opts)
 		case OPT_INTERVAL_FILE:
 			opts->interval_path = optarg;
 			break;
+		case OPT_SOURCE:
+			parse_sources("--source", optarg, opts);
+			break;
+		case OPT_START_AT:
+			opts->start_at_ns = parse_epoch("--start-at", optarg);
+			break;
 		case OPT_MAX_IN_FLIGHT:
 			opts->max_in_flight =
 			    parse_count("--max-in-flight", optarg, 1, MAX_PIPELINE);
@@ -617,6 +739,7 @@ void options_parse(int argc, char **argv, struct options *opts)
 		usage_error("unexpected argument '%s'", argv[optind]);
 	check_combinations(opts, pipeline_given, loss_timeout_given, search_given);
 	resolve_target(opts);
+	check_sources(opts);
 }
 
 const char *options_mode(const struct options *opts)

@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+/* --source: at most this many local addresses. */
+#define MAX_SOURCES 4096
+
 /* The highest -r, and the highest rate a --search tries. */
 #define MAX_RATE_PER_S 1e9
 
@@ -34,6 +37,10 @@ struct options {
 	enum transport transport;
 	struct sockaddr_storage addr; /* host:port or the Unix path, resolved once */
 	socklen_t addr_len;
+	/* --source: the local addresses connections are spread over (connection
+	 * i binds sources[i % source_count] before it connects); NULL = any. */
+	struct sockaddr_storage *sources;
+	size_t source_count;
 	long connections;     /* active connections (churn: connection slots) */
 	long idle;            /* extra connections held open, never used */
 	long threads;         /* at most connections */
@@ -56,6 +63,7 @@ struct options {
 	double search_resolution; /* a fraction: 0.02 for 2% */
 	long search_steps;
 	uint64_t search_time_ns;
+	int64_t start_at_ns;       /* --start-at: CLOCK_REALTIME to start at; 0 = at once */
 	uint64_t interval_ns;      /* --interval: 0 = no interval lines */
 	const char *interval_path; /* --interval-file, or NULL for stderr */
 	bool threads_clamped;      /* -t was lowered to -c */

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#define MAX_FIELDS 64 /* report_fields adds 48, and 5 with --search */
+#define MAX_FIELDS 64 /* report_fields adds 49, and 5 with --search */
 
 static const char *const error_names[ERROR_KINDS] = { "connect", "mismatch", "reset", "timeout" };
 
@@ -204,6 +204,7 @@ static void report_fields(const struct report *r, struct field_list *list)
 	field_datagrams(list, r);
 	field_count_if(list, "max_in_flight", opts->max_in_flight > 0,
 	               (uint64_t)opts->max_in_flight);
+	field_real(list, "started_s", r->started_s > 0, r->started_s, 3);
 	if (r->search != NULL)
 		field_capacity(list, r->search);
 }

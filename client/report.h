@@ -17,10 +17,11 @@
 struct report {
 	const struct options *opts;
 	const struct worker_stats *stats; /* merged over every worker */
-	double warmup_s;                  /* warm-up actually run */
-	double duration_s;                /* measured time actually run */
-	double cpu_s;                     /* client CPU time (user + system) in it */
-	double cpu_window_s;              /* the wall-clock time cpu_s was taken over */
+	double started_s;    /* when the traffic began: seconds since 1970; 0 if never */
+	double warmup_s;     /* warm-up actually run */
+	double duration_s;   /* measured time actually run */
+	double cpu_s;        /* client CPU time (user + system) in it */
+	double cpu_window_s; /* the wall-clock time cpu_s was taken over */
 	/* --server-pid: the server's figures over the measured time; NULL
 	 * without the option. A figure not taken is marked invalid in it. */
 	const struct server_figures *server;

@@ -623,6 +623,20 @@ static void conn_backlog_full(struct worker *w, struct conn *c, int64_t now_ns)
 		          c->id, (double)timeout_ns / 1e9);
 }
 
+/* --source: binds c's socket to its source address. The port is left to
+ * connect (IP_BIND_ADDRESS_NO_PORT), which needs it unique only for that
+ * one server address: every source has the whole local port range. */
+static bool conn_bind_source(const struct conn *c, const struct options *opts)
+{
+	const struct sockaddr_storage *src = &opts->sources[c->id % opts->source_count];
+	socklen_t len =
+	    src->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	int one = 1;
+
+	setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+	return bind(c->fd, (const struct sockaddr *)src, len) == 0;
+}
+
 static void conn_connect(struct worker *w, struct conn *c, int64_t now_ns)
 {
 	const struct options *opts = w->opts;
@@ -646,6 +660,11 @@ static void conn_connect(struct worker *w, struct conn *c, int64_t now_ns)
 	 * would otherwise be held back. */
 	if (opts->transport == TRANSPORT_TCP)
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (opts->source_count > 0 && !conn_bind_source(c, opts)) {
+		conn_fail(w, c, ERROR_CONNECT, "connection %" PRIu64 ": bind to its --source: %s",
+		          c->id, strerror(errno));
+		return;
+	}
 	c->state = CONN_CONNECTING;
 	list_append(&w->connecting, c);
 	if (connect(c->fd, (const struct sockaddr *)&opts->addr, opts->addr_len) < 0 &&

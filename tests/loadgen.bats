@@ -30,7 +30,7 @@ teardown() {
 	for opt in --host --port --connections --duration --warmup --size --pipeline --rate \
 		--threads --churn --idle --format --seed --connect-timeout --server-pid --quiet --help \
 		--unix --udp --loss-timeout --hdr --search --search-resolution --search-steps \
-		--search-time --interval --interval-file --max-in-flight --version; do
+		--search-time --interval --interval-file --max-in-flight --start-at --version; do
 		assert_output --partial -- "$opt"
 	done
 	assert_output --partial "default 16"
@@ -69,6 +69,9 @@ teardown() {
 		"--interval-file|--interval-file /dev/null"
 		"--max-in-flight|--max-in-flight 1" "--max-in-flight|--max-in-flight 0 -r 10"
 		"--max-in-flight|--max-in-flight 1 -r 10 --churn"
+		"--start-at|--start-at soon" "--start-at|--start-at 5" "--start-at|--start-at 1e9"
+		"--source|--source 127.0.0.9-127.0.0.2" "--source|--source 127.0.0.2-nowhere"
+		"--source|--source a.b.c.d" "--source|--source ::1" "--source|--source 127.0.0.2 -u /tmp/x.sock"
 	)
 	for case in "${cases[@]}"; do
 		local name=${case%%|*} args=${case#*|}
@@ -804,6 +807,72 @@ merged_percentile_us() {
 	run_loadgen -p "$PEER_PORT" -c 1 -r 200 -W 0 -d 1s --format json
 	expect_status 0
 	json_true '.max_in_flight == null and .messages >= 180 and .latency_us.p99 < 200000'
+}
+
+@test "--start-at: two load generators begin their traffic at the agreed instant, and merge as one run" {
+	local a="$BATS_TEST_TMPDIR/a.json" b="$BATS_TEST_TMPDIR/b.json" at first
+	start_peer echo
+	at=$(awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t + 1.5 }')
+	"$LOADGEN" -p "$PEER_PORT" -c 2 -W 0 -d 300ms --start-at "$at" --format json >"$a" 2>/dev/null &
+	first=$!
+	track_pid "$first"
+	run_loadgen -p "$PEER_PORT" -c 3 -W 0 -d 300ms --start-at "$at" --format json --seed 2
+	expect_status 0
+	cp "$BATS_TEST_TMPDIR/lg.out" "$b"
+	wait_for_exit "$first" "$WAIT_S"
+	assert_equal "$WAITED_STATUS" 0
+	# Neither begins before the instant; each wakes for it at most 250 ms
+	# late (a wake-up on a busy 2-vCPU machine is late by a few scheduling
+	# quanta, tens of milliseconds).
+	run jq -s -e --argjson at "$at" 'all(.started_s >= $at and .started_s <= $at + 0.25)' "$a" "$b"
+	assert_success
+	run_loadgen merge --format json "$a" "$b"
+	expect_status 0
+	json_true ".connections == 5 and .started_s == $(jq -s 'map(.started_s) | min' "$a" "$b")"
+	# An instant already past starts at once, and says so.
+	run_loadgen -p "$PEER_PORT" -c 1 -W 0 -d 100ms --start-at 1700000000 --format json
+	expect_status 0
+	[[ $LG_ERR == *"--start-at was"*"ago"* ]] || fail "no note on the past instant: $LG_ERR"
+}
+
+@test "--source: two load generators of 15,000 connections, each over two source addresses, against a multi-process server: all open, all echo" {
+	local a="$BATS_TEST_TMPDIR/a.json" first lo hi reason
+	(($(ulimit -Hn) >= 15100)) || skip "the descriptor limit ($(ulimit -Hn)) cannot hold 15,000 connections"
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	# 30,000 connections to one server address: more than one source
+	# address has ports for (28,232 with the default range).
+	((30000 > hi - lo + 1)) || skip "the local port range ($lo-$hi) holds 30,000 from one address"
+	if reason=$(model_skip_reason epoll-procs); then
+		skip "echo-epoll-procs: $reason"
+	fi
+	# Eight workers: whichever the kernel wakes accepts, so a worker may
+	# take several thousand; eight keep each far under its descriptor limit.
+	start_server epoll-procs -w 8
+	"$LOADGEN" -p "$SERVER_PORT" -c 15000 --source 127.0.0.2-127.0.0.3 -W 0 -d 4s \
+		--connect-timeout 10s --format json >"$a" 2>"$BATS_TEST_TMPDIR/a.err" &
+	first=$!
+	track_pid "$first"
+	# The second, while the first holds its connections, counts them by source.
+	(
+		sleep 3
+		ss -Htn state established "( dport = :$SERVER_PORT )" | awk '{ split($3, a, ":"); n[a[1]]++ }
+			END { for (s in n) print s, n[s] }' | sort >"$BATS_TEST_TMPDIR/by-source"
+	) &
+	track_pid $!
+	run_loadgen -p "$SERVER_PORT" -c 15000 --source 127.0.0.4,127.0.0.5 -W 0 -d 4s \
+		--connect-timeout 10s --format json
+	expect_status 0
+	json_true '.connections == 15000 and .complete and .errors.connect == 0 and .errors.reset == 0 and .errors.timeout == 0 and .messages >= 15000'
+	wait_for_exit "$first" 60
+	assert_equal "$WAITED_STATUS" 0
+	run jq -e '.connections == 15000 and .complete and (.errors | add) == 0 and .messages >= 15000' "$a"
+	assert_success
+	# Every source address carried its share, 7,500 connections each.
+	run cat "$BATS_TEST_TMPDIR/by-source"
+	assert_output "127.0.0.2 7500
+127.0.0.3 7500
+127.0.0.4 7500
+127.0.0.5 7500"
 }
 
 # ---- --search: the capacity at a latency target ------------------------------
