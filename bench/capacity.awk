@@ -58,7 +58,7 @@ function cell(k) {
 	if (status[k] != "ok")
 		return "✗"
 	if (capacity[k] + 0 == 0)
-		return "< " figure_label(first_rate[k])
+		return "< " count_label(first_rate[k])
 	return figure_label(capacity[k]) (bound[k] ? "*" : "")
 }
 

@@ -36,7 +36,7 @@ set style histogram clustered gap 1
 set style fill solid 0.85 border rgb "#555555"
 set boxwidth 0.9
 set xtics rotate by -40 left font ",10"
-set key top left horizontal samplen 1.5 noautotitle
+set key outside top center horizontal samplen 1.5 noautotitle
 set yrange [0:*]
 set format y "%.0s%c"
 
@@ -57,9 +57,9 @@ do for [i = 1:panels] {
 	plot dat using c:xtic(2) title "p99 ≤ 1 ms" lc rgb tight, \
 	     '' using (column(c + 2)) title "p99 ≤ 10 ms" lc rgb loose, \
 	     '' using (bar_x($0, 0)):(column(c) == column(c) ? column(c) : 0):(stringcolumn(c + 1)) \
-	        with labels offset 0,0.6 font ",9" notitle, \
+	        with labels rotate by 90 left offset 0,0.3 font ",9" notitle, \
 	     '' using (bar_x($0, 1)):(column(c + 2) == column(c + 2) ? column(c + 2) : 0):(stringcolumn(c + 3)) \
-	        with labels offset 0,0.6 font ",9" notitle
+	        with labels rotate by 90 left offset 0,0.3 font ",9" notitle
 	unset label 900
 	unset label 899
 }

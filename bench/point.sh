@@ -164,7 +164,8 @@ warmup_for() {
 # churn's closing of thousands of sockets. Measured on the 2-vCPU
 # development VM (bench/README.md, "Profiles").
 # A capacity search runs about CAPACITY_STEPS steps, each opening its
-# connections again, and those that miss drain for up to a second.
+# connections again, and those that miss drain for up to a second; at most
+# for CAPACITY_TIME.
 run_overhead_s() {
 	local per_conn=0.0002 steps=1 step_s=0
 	[[ $(model_task "$1") != process && $(model_workers "$1") != process ]] || per_conn=0.0004
@@ -172,8 +173,14 @@ run_overhead_s() {
 		steps=$CAPACITY_STEPS
 		step_s=$(awk -v w="$(warmup_for "$1" "$2" "$3")" -v d="$CAPACITY_DURATION" 'BEGIN { print w + d + 0.3 }')
 	fi
+	# A search never runs past its bound (CAPACITY_TIME).
 	awk -v c=$(($3 + $4)) -v p="$per_conn" -v churn="$([[ $2 == churn ]] && echo 0.2 || echo 0)" \
-		-v n="$steps" -v s="$step_s" 'BEGIN { printf "%.2f", 0.15 + n * c * p + churn + (n - 1) * s }'
+		-v n="$steps" -v s="$step_s" -v bound="$CAPACITY_TIME" 'BEGIN {
+			more = (n - 1) * s
+			if (more > bound)
+				more = bound
+			printf "%.2f", 0.15 + n * c * p + churn + more
+		}'
 }
 
 # csv_text TEXT: TEXT fit for a raw.csv field and a Markdown table cell (no
