@@ -25,7 +25,6 @@ BEGIN {
 	FS = ","
 	nmodels = split(models, model, " ")
 	ntargets = split("cap1ms cap10ms", target_wl, " ")
-	split("1 ms|10 ms", target_label, "|")
 }
 
 NR == 1 {
@@ -60,6 +59,43 @@ function cell(k) {
 	if (capacity[k] + 0 == 0)
 		return "< " count_label(first_rate[k])
 	return figure_label(capacity[k]) (bound[k] ? "*" : "")
+}
+
+# The server's CPU per message at the rate found, or "—".
+function cpu_cell(k) {
+	if (k in status && status[k] == "ok" && capacity[k] + 0 > 0 && cpu[k] != "")
+		return sprintf("%.2f", cpu[k])
+	return "—"
+}
+
+# A Markdown table, a row per model the run has there: a column per
+# connection count and workload of wls ("cap1ms cap10ms"), each cell the
+# capacity (what = "capacity") or the CPU per message at it ("cpu").
+function table(wls, what,    w, n, i, t, m, k, line, sep, shown) {
+	n = split(wls, w, " ")
+	line = "| model |"
+	sep = "|---|"
+	for (i = 1; i <= nx; i++)
+		for (t = 1; t <= n; t++) {
+			line = line " " (n > 1 ? "p99 ≤ " (w[t] == "cap1ms" ? "1 ms" : "10 ms") ", " : "") \
+			    count_label(xs[i]) " conns |"
+			sep = sep "---:|"
+		}
+	print line
+	print sep
+	for (m = 1; m <= nmodels; m++) {
+		line = "| " model[m] " |"
+		shown = 0
+		for (i = 1; i <= nx; i++)
+			for (t = 1; t <= n; t++) {
+				k = model[m] SUBSEP w[t] SUBSEP xs[i]
+				line = line " " (what == "cpu" ? cpu_cell(k) : cell(k)) " |"
+				shown += (k in status)
+			}
+		if (shown)
+			print line
+	}
+	print ""
 }
 
 function sort_xs(    i, j, t) {
@@ -105,48 +141,7 @@ END {
 	print "rate: the figure is what the client could drive, a floor for the server."
 	print "`< N`: even the first rate tried, N, missed the target. `—` not run (its reason"
 	print "under [Not run and failed](#not-run-and-failed)).\n"
-	line = "| model |"
-	sep = "|---|"
-	for (i = 1; i <= nx; i++)
-		for (t = 1; t <= ntargets; t++) {
-			line = line " p99 ≤ " target_label[t] ", " count_label(xs[i]) " conns |"
-			sep = sep "---:|"
-		}
-	print line
-	print sep
-	for (m = 1; m <= nmodels; m++) {
-		line = "| " model[m] " |"
-		shown = 0
-		for (i = 1; i <= nx; i++)
-			for (t = 1; t <= ntargets; t++) {
-				k = model[m] SUBSEP target_wl[t] SUBSEP xs[i]
-				line = line " " cell(k) " |"
-				shown += (k in status)
-			}
-		if (shown)
-			print line
-	}
-	print ""
+	table("cap1ms cap10ms", "capacity")
 	print "Server CPU per message at the rate found (µs), p99 ≤ 10 ms:\n"
-	line = "| model |"
-	sep = "|---|"
-	for (i = 1; i <= nx; i++) {
-		line = line " " count_label(xs[i]) " conns |"
-		sep = sep "---:|"
-	}
-	print line
-	print sep
-	for (m = 1; m <= nmodels; m++) {
-		line = "| " model[m] " |"
-		shown = 0
-		for (i = 1; i <= nx; i++) {
-			k = model[m] SUBSEP "cap10ms" SUBSEP xs[i]
-			ok = (k in status) && status[k] == "ok" && capacity[k] + 0 > 0 && cpu[k] != ""
-			line = line " " (ok ? sprintf("%.2f", cpu[k]) : "—") " |"
-			shown += (k in status)
-		}
-		if (shown)
-			print line
-	}
-	print ""
+	table("cap10ms", "cpu")
 }

@@ -69,9 +69,8 @@ struct interval_log *interval_log_new(FILE *out, bool csv, double rate, int64_t 
 	};
 	/* One header per file, however many runs (--search steps) write to it;
 	 * a file already written to has one. */
-	if (csv && ftell(out) <= 0) {
+	if (csv && ftell(out) <= 0)
 		fputs(CSV_HEADER "\n", out);
-	}
 	log->merged = histogram_new();
 	return log;
 }
