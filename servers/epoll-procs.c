@@ -11,7 +11,11 @@
  * on it, not all of them (the thundering herd that accept_mutex and then
  * EPOLLEXCLUSIVE, Linux 4.5, took out of nginx). A connection stays with the
  * worker that accepted it for its whole life. The cap (-m) is over all
- * workers: a count per worker in memory shared with the others. At a clean
+ * workers: a count per worker in memory shared with the others. A worker
+ * whose descriptors are nearly all in use stops watching the listener while
+ * another has room, so the kernel wakes the others for new connections
+ * rather than this one shedding them (nginx's accept_disabled), and watches
+ * it again once it has room; when all are full, they shed. At a clean
  * stop the master prints how many connections each worker accepted.
  *
  * Wins:  the epoll loop's economy on every core, in isolated processes: a
@@ -26,12 +30,14 @@
 #include "wrap.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static const struct server_model model = {
@@ -70,6 +76,46 @@ static long *accepted;
 static long my_slot;
 static int epfd;
 static struct conn *all_conns;
+
+/* Descriptors a worker keeps free beside its connections: one wake-up's
+ * batch of accepts, the spare kept to shed with, stdio and its own. */
+#define ROOM_FDS (ACCEPT_BATCH + 16)
+
+static long accept_limit; /* open connections at which this worker stops accepting */
+static bool accepting;    /* the listener is in this worker's epoll set */
+
+/* Puts the shared listener in this worker's epoll set, or takes it out. */
+static void listener_watch(bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL };
+
+	if (on == accepting)
+		return;
+	if (epoll_ctl(epfd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, listenfd, &ev) < 0)
+		err_sys("epoll_ctl listener");
+	accepting = on;
+}
+
+/* Whether another worker has room for what this one would have to shed.
+ * (Each stores its count before it looks at the others', so of two that
+ * fill up at once, at least one sees the other full and keeps accepting.) */
+static bool another_has_room(void)
+{
+	for (long i = 0; i < worker_count; i++)
+		if (i != my_slot && atomic_load(&open_conns[i]) < accept_limit)
+			return true;
+	return false;
+}
+
+/* How many connections the worker's descriptor limit leaves room for. */
+static long connections_room(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur == RLIM_INFINITY)
+		return LONG_MAX;
+	return (long)limit.rlim_cur > 2 * ROOM_FDS ? (long)limit.rlim_cur - ROOM_FDS : ROOM_FDS;
+}
 
 /* Tells the kernel what c waits for, if that changed: reading while there is
  * room, writing while output is pending. Returns false if epoll_ctl failed. */
@@ -151,12 +197,18 @@ static void conn_close(struct conn *c, const char *reason)
 	close(c->fd);
 	free(c);
 	give_place_back();
+	/* A batch below the limit, so that the listener does not flap. */
+	if (!accepting && atomic_load(&open_conns[my_slot]) < accept_limit - ACCEPT_BATCH)
+		listener_watch(true);
 }
 
 /* The cap is checked in conn_open, over all workers: none here. */
 static void on_accept(void)
 {
 	accept_batch(listenfd, NULL, 0, conn_open, NULL);
+	/* When every worker is full, this one keeps accepting, and sheds. */
+	if (atomic_load(&open_conns[my_slot]) >= accept_limit && another_has_room())
+		listener_watch(false);
 }
 
 /* Returns false when the connection was closed. */
@@ -213,14 +265,15 @@ static void close_all(void)
 static void worker_main(long slot)
 {
 	struct epoll_event events[MAX_EVENTS];
-	struct epoll_event listen_ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = NULL };
 	sigset_t wait_mask;
 
 	my_slot = slot;
 	atomic_fetch_sub(total_open, atomic_exchange(&open_conns[slot], 0));
+	accept_limit = connections_room();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, listenfd, &listen_ev) < 0)
-		err_sys("epoll");
+	if (epfd < 0)
+		err_sys("epoll_create1");
+	listener_watch(true);
 	signals_block_stop(&wait_mask); /* stop signals arrive only in epoll_pwait */
 
 	while (!stop_requested) {

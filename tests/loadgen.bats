@@ -511,10 +511,11 @@ check_server() {
 	expect_status 0
 	header=$(sed -n 1p <<<"$LG_OUT")
 	row=$(sed -n 2p <<<"$LG_OUT")
-	# The seven are in this order, followed only by the transport and the
-	# datagram counts (empty for a stream), and their cells are empty.
-	[[ "$header" == *",$(IFS=,; echo "${SERVER_KEYS[*]}"),transport,datagrams_lost,datagrams_duplicated,datagrams_reordered,datagrams_late" ]]
-	[[ "$row" == *",,,,,,,tcp,,,," ]]
+	# The seven are in this order, followed only by the transport, the
+	# datagram counts (empty for a stream), the open loop's in-flight limit
+	# (empty: none) and the start time, and their cells are empty.
+	[[ "$header" == *",$(IFS=,; echo "${SERVER_KEYS[*]}"),transport,datagrams_lost,datagrams_duplicated,datagrams_reordered,datagrams_late,max_in_flight,started_s" ]]
+	[[ "$row" =~ ,,,,,,,tcp,,,,,,[0-9]+\.[0-9]{3}$ ]]
 	run_loadgen -p "$PEER_PORT" -c 2 -d 300ms -W 100ms
 	expect_status 0
 	[[ "$LG_OUT" != *"  server "* ]]

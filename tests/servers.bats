@@ -985,6 +985,35 @@ assert_spread() {
 	assert_equal "$SPREAD_TOTAL" "$2"
 }
 
+@test "epoll-procs: a worker short of descriptors stops accepting and leaves new connections to the others (400 idle, 300 descriptors per worker: none shed); when both are full they shed" {
+	require_model epoll-procs
+	[[ -x "$BIN/loadgen" ]] || fail "bin/loadgen is missing: run make"
+	# Each worker may hold 300 - 80 = 220 (ROOM_FDS kept free) and then
+	# stops watching the listener: two hold 440. Without the rule the
+	# kernel's wake-ups pile one worker up to its limit, where it sheds.
+	local held="$BATS_TEST_TMPDIR/held.json" holder
+	SERVER_FD_LIMIT=300 start_server epoll-procs -w 2
+	"$BIN/loadgen" -p "$SERVER_PORT" -c 1 -r 10 --idle 399 -W 0 -d 3s --connect-timeout 5s \
+		--format json -q >"$held" 2>/dev/null &
+	holder=$!
+	track_pid "$holder"
+	sleep 1
+	# Both full (at most about 290 each): the workers shed what comes now,
+	# at once, rather than leave it waiting in the listen queue.
+	run with_deadline 30 "$BIN/loadgen" -p "$SERVER_PORT" -c 1 -r 10 --idle 299 -W 0 -d 500ms \
+		--connect-timeout 5s --format json -q
+	run jq -e '.errors.reset > 0' <<<"$output"
+	assert_success
+	wait_for_exit "$holder" 30
+	run jq -e '.complete and (.errors | add) == 0 and .idle == 399' "$held"
+	assert_success
+	stop_server
+	spread_counts 'accepted per worker'
+	# Neither took more than its 220 before the other was full, but for the
+	# batch one wake-up accepts (64).
+	((SPREAD[0] >= 400 - 283 && SPREAD[1] >= 400 - 283)) || fail "one worker took the first 400 alone: ${SPREAD[*]}"
+}
+
 @test "prefork -w 2 prints at stop how many connections each worker served: 40 clients one after another give two counts adding up to 40, both non-zero" {
 	require_model prefork
 	local i
