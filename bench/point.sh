@@ -62,7 +62,7 @@
 # bench/run.sh, which asks bench/models.sh once) spares the check of the
 # model's availability; LOADGEN_SERVER_PID=0 or 1 spares asking the load
 # generator whether it has --server-pid (without it, the server columns are
-# left empty).
+# left empty). MAX_MAP_COUNT: vm.max_map_count, read from /proc unless given.
 #
 # Sourced (by bench/run.sh) it only defines the point's functions:
 # point_params, why_not, warmup_for, run_overhead_s.
@@ -199,6 +199,10 @@ FD_LIMIT=$(ulimit -Hn)
 PROC_LIMIT=$(ulimit -Hu)
 [[ "$PROC_LIMIT" != unlimited ]] || PROC_LIMIT=4194304
 THREADS_MAX=$(</proc/sys/kernel/threads-max)
+# Each thread's stack is a mapping and its guard page another: a process
+# holds at most vm.max_map_count mappings (the environment may say less, to
+# see the rule at work).
+MAX_MAP_COUNT=${MAX_MAP_COUNT:-$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 65530)}
 PID_MAX=$(</proc/sys/kernel/pid_max)
 read -r PORT_LO PORT_HI </proc/sys/net/ipv4/ip_local_port_range
 PORTS=$((PORT_HI - PORT_LO + 1))
@@ -250,6 +254,9 @@ why_not() {
 		echo "process limit (ulimit -Hu $PROC_LIMIT) too low"
 	elif ((tasks + 1000 > THREADS_MAX || tasks + 1000 > PID_MAX)); then
 		echo "kernel threads-max/pid_max too low"
+	elif [[ $(model_task "$model") == thread || $(model_workers "$model") == thread ]] &&
+		((2 * tasks + 1000 > MAX_MAP_COUNT)); then
+		echo "vm.max_map_count ($MAX_MAP_COUNT) too low for $tasks thread stacks in one process"
 	fi
 }
 

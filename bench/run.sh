@@ -556,6 +556,8 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "fd_limit: soft $(ulimit -Sn), hard $(ulimit -Hn)"
 	echo "process_limit: soft $(ulimit -Su), hard $(ulimit -Hu)"
 	echo "threads_max: $THREADS_MAX"
+	echo "max_map_count: $MAX_MAP_COUNT (two mappings per thread stack)"
+	echo "nr_open: $(cat /proc/sys/fs/nr_open 2>/dev/null || echo ?) (the most a hard descriptor limit may be raised to)"
 	echo "pid_max: $PID_MAX"
 	echo "somaxconn: $(cat /proc/sys/net/core/somaxconn)"
 	echo "ip_local_port_range: $PORT_LO $PORT_HI"

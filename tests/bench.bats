@@ -370,6 +370,15 @@ bench_report() {
 	assert_equal "$(field reason)" "fds >= FD_SETSIZE (1024) are refused"
 	point POOL_MAX_WORKERS=8 -- pool idle 5 1
 	assert_equal "$(field reason)" "a worker per connection: more than POOL_MAX_WORKERS (8)"
+	# A thread per connection needs two mappings each (stack and guard):
+	# vm.max_map_count rules out what it cannot hold; fork's processes each
+	# have their own.
+	point MAX_MAP_COUNT=1100 -- thread closed 64 1
+	assert_equal "$(field reason)" "vm.max_map_count (1100) too low for 64 thread stacks in one process"
+	point MAX_MAP_COUNT=1100 -- pool closed 64 1
+	assert_equal "$(field status)" not-run
+	point MAX_MAP_COUNT=1100 -- thread closed 16 1
+	assert_equal "$(field status)" ok
 	# A table where poll holds 8 connections and epoll-et serves one client at a time.
 	local table="$BATS_TEST_TMPDIR/models.txt"
 	awk '$1 == "poll" { $7 = 8 } $1 == "epoll-et" { $10 = "yes" } { print }' "$ROOT/bench/models.txt" >"$table"
