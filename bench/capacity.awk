@@ -113,12 +113,22 @@ END {
 	for (i = 1; i <= nx; i++)
 		head = head " " xs[i]
 	print head > dat
+	# A series no model ran (a workload left out, or every point not run)
+	# is drawn as zeros: gnuplot refuses a histogram column of gaps only,
+	# and the table says "—" for each.
+	for (i = 1; i <= nx; i++)
+		for (t = 1; t <= ntargets; t++)
+			for (m = 1; m <= nmodels; m++) {
+				k = model[m] SUBSEP target_wl[t] SUBSEP xs[i]
+				if (k in status && status[k] == "ok")
+					ran[i, t] = 1
+			}
 	for (m = 1; m <= nmodels; m++) {
 		line = m " " model[m]
 		for (i = 1; i <= nx; i++)
 			for (t = 1; t <= ntargets; t++) {
 				k = model[m] SUBSEP target_wl[t] SUBSEP xs[i]
-				v = (k in status && status[k] == "ok") ? capacity[k] + 0 : "NaN"
+				v = (k in status && status[k] == "ok") ? capacity[k] + 0 : ((i, t) in ran ? "NaN" : 0)
 				label = cell(k)
 				# The bar shows its number; the label marks only what the bar cannot say.
 				mark = (label ~ /^</) ? label : (label ~ /\*$/ ? "*" : "\"\"")

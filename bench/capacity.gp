@@ -46,7 +46,7 @@ loose = "#56b4e9"
 # with a gap of one bar.
 bar_x(r, j) = r + (j - 0.5) / 3.0
 
-set multiplot layout 1,panels title sprintf("Capacity: the highest rate at which p99 stays under the target (more is better)%s", unpinned ? " · " . unpinned_label : "") font ",14"
+set multiplot layout 1,panels title sprintf("Capacity: the highest rate at which p99 stays under the target (more is better)%s", (unpinned ? " · " . unpinned_label : "") . (net_label ne "" ? " · " . net_label : "")) font ",14"
 set bmargin 7
 set label 900 footer1 at screen 0.01, 0.035 left font ",8" textcolor rgb "#777777"
 set label 899 footer2_once at screen 0.01, 0.012 left font ",8" textcolor rgb "#777777"

@@ -137,6 +137,10 @@ if (chart eq "size") {
 
 # An unpinned run says so above every chart, in red: in every other run the
 # server has one core.
+# A run in two network namespaces says that too.
+if (exists("net_label") && net_label ne "") {
+	ttl = ttl . "\n" . net_label
+}
 if (exists("unpinned") && unpinned) {
 	set title (unpinned_label . "\n" . ttl) textcolor rgb "#b00000"
 } else {

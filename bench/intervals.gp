@@ -46,7 +46,7 @@ set xlabel "s into the measured window" font ",9" offset 0,0.8
 
 set multiplot layout rows,cols \
     title sprintf("Open loop at %g msg/s: p99 (dark) and max (light) latency per 100 ms, µs, log scale%s", \
-                  rate, unpinned ? " · " . unpinned_label : "") font ",13" \
+                  rate, (unpinned ? " · " . unpinned_label : "") . (net_label ne "" ? " · " . net_label : "")) font ",13" \
     margins 0.05, 0.98, 0.09, 0.92 spacing 0.04, 0.07
 set label 900 footer1 at screen 0.01, 0.028 left font ",8" textcolor rgb "#777777"
 set label 899 footer2_first at screen 0.01, 0.008 left font ",8" textcolor rgb "#777777"

@@ -124,12 +124,18 @@ start_ready() {
 }
 
 # listen_queue_empty PORT: no connection waits in the accept queue of any
-# TCP listener on PORT (several with SO_REUSEPORT). ss asks the kernel for
+# TCP listener on PORT (several with SO_REUSEPORT), in SERVER_NETNS when
+# the server runs in a network namespace of its own (BENCH_NET=netns). ss asks the kernel for
 # listeners only (Recv-Q is a listener's accept queue); without it,
 # /proc/net/tcp is read, which is slow when many thousands of TIME_WAIT
 # lines are there.
 listen_queue_empty() {
 	local port=$1 hex
+	if [[ -n ${SERVER_NETNS:-} ]]; then
+		! ip netns exec "$SERVER_NETNS" ss -Hltn "sport = :$port" 2>/dev/null |
+			awk '$2 > 0 { found = 1 } END { exit !found }'
+		return
+	fi
 	if command -v ss >/dev/null 2>&1; then
 		! ss -Hltn "sport = :$port" 2>/dev/null | awk '$2 > 0 { found = 1 } END { exit !found }'
 		return
@@ -186,4 +192,38 @@ new_run_dir() {
 		dir="$1/$2-$n"
 	done
 	echo "$dir"
+}
+
+# ---- two network stacks (BENCH_NET=netns) ---------------------------------------
+# The server in one network namespace, the load generator in another, joined
+# by a veth pair: private addresses that exist only inside them.
+
+NETNS_SERVER_ADDR=10.77.0.1
+NETNS_CLIENT_ADDR=10.77.0.2
+
+# netns_up NAME: namespaces NAME-srv and NAME-cli joined by the veth pair
+# NAME-s / NAME-c, NETNS_SERVER_ADDR and NETNS_CLIENT_ADDR on it, loopback up
+# in both. On failure (not root, no veth, no ip) removes what it made and
+# returns 1, with ip's message on stderr.
+netns_up() {
+	local n=$1
+	if ip netns add "$n-srv" && ip netns add "$n-cli" &&
+		ip link add "$n-s" type veth peer name "$n-c" &&
+		ip link set "$n-s" netns "$n-srv" && ip link set "$n-c" netns "$n-cli" &&
+		ip -n "$n-srv" addr add "$NETNS_SERVER_ADDR/24" dev "$n-s" &&
+		ip -n "$n-cli" addr add "$NETNS_CLIENT_ADDR/24" dev "$n-c" &&
+		ip -n "$n-srv" link set lo up && ip -n "$n-cli" link set lo up &&
+		ip -n "$n-srv" link set "$n-s" up && ip -n "$n-cli" link set "$n-c" up; then
+		return 0
+	fi
+	netns_down "$n"
+	return 1
+}
+
+# netns_down NAME: removes what netns_up NAME made (a namespace takes its
+# end of the pair with it), whatever of it exists.
+netns_down() {
+	ip netns del "$1-srv" 2>/dev/null || true
+	ip netns del "$1-cli" 2>/dev/null || true
+	ip link del "$1-s" 2>/dev/null || true
 }

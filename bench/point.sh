@@ -63,6 +63,8 @@
 # model's availability; LOADGEN_SERVER_PID=0 or 1 spares asking the load
 # generator whether it has --server-pid (without it, the server columns are
 # left empty). MAX_MAP_COUNT: vm.max_map_count, read from /proc unless given.
+# SERVER_NETNS and CLIENT_NETNS: network namespaces (bench/lib.sh netns_up)
+# to run the server (on NETNS_SERVER_ADDR) and the load generators in.
 #
 # Sourced (by bench/run.sh) it only defines the point's functions:
 # point_params, why_not, warmup_for, run_overhead_s.
@@ -481,9 +483,16 @@ point_main() {
 
 	take_bench_lock point.sh "$BENCH_LOCK" "$LOCK_WAIT"
 	local server_pin=() client_pin=() wrap=() args=()
+	# BENCH_NET=netns (bench/run.sh made them): the server in one network
+	# namespace, the load generators in another (ip netns exec execs, so
+	# the pid is the server's as ever).
+	if [[ -n ${SERVER_NETNS:-} ]]; then
+		server_pin=(ip netns exec "$SERVER_NETNS")
+		client_pin=(ip netns exec "$CLIENT_NETNS")
+	fi
 	if [[ $PIN == 1 ]]; then
-		server_pin=(taskset -c "$SERVER_CPU")
-		client_pin=(taskset -c "$CLIENT_CPU")
+		server_pin+=(taskset -c "$SERVER_CPU")
+		client_pin+=(taskset -c "$CLIENT_CPU")
 		# This script and the load generator share the client's CPU.
 		taskset -cp "$CLIENT_CPU" $$ >/dev/null
 	fi
@@ -501,6 +510,7 @@ point_main() {
 
 	# The server, on a free TCP port or (unix) a socket file of the point's.
 	local listen=(-p 0) reach
+	[[ -z ${SERVER_NETNS:-} ]] || listen=(-b "$NETNS_SERVER_ADDR" -p 0)
 	[[ $WORKLOAD != unix ]] || listen=(-u "$TMP/echo.sock")
 	if ! start_ready "$READY_TIMEOUT_MS" "$TMP/server.out" "$TMP/server.err" \
 		"${server_pin[@]}" "${wrap[@]}" "$SERVERS_DIR/echo-$MODEL" "${listen[@]}" "${args[@]}"; then
@@ -513,6 +523,7 @@ point_main() {
 	fi
 	WRAP_PID=$READY_PID SERVER_PID=$READY_PID SERVER_PORT=$READY_PORT
 	reach=(-p "$SERVER_PORT")
+	[[ -z ${SERVER_NETNS:-} ]] || reach=(-H "$NETNS_SERVER_ADDR" -p "$SERVER_PORT")
 	if [[ $WORKLOAD == unix ]]; then
 		SERVER_PORT="" # no listen queue to watch by port
 		reach=(-u "$TMP/echo.sock")

@@ -75,6 +75,11 @@ if [[ -z "$pinned" ]]; then
 	pinned=1
 	[[ "${pinning,,}" != *unpinned* ]] || pinned=0
 fi
+# A run in two network namespaces (env.txt "network: two network
+# namespaces ...") says so in its summary and above every chart.
+network=$(env_get network)
+net_label=""
+[[ $network != two\ network\ namespaces* ]] || net_label="NETNS: server and client in two network namespaces (veth)"
 unpinned_label=""
 if [[ "$pinned" == 0 ]]; then
 	unpinned_label=$pinning
@@ -125,6 +130,7 @@ mkdir -p "$run_dir/data"
 	# The capacity (one search per point) and the intervals (first round).
 	echo "footer2_once = $(gp_string "one search per point, no interval · $footer_run")"
 	echo "footer2_first = $(gp_string "first round of the open-loop point · $footer_run")"
+	echo "net_label = $(gp_string "$net_label")"
 	echo "unpinned = $((pinned == 0 ? 1 : 0))"
 	echo "unpinned_label = $(gp_string "$unpinned_label")"
 } >"$run_dir/data/common.gp"
@@ -162,6 +168,7 @@ done <<<"$charts"
 setup="Profile \`${profile:-?}\`: ${repeats:-?} repeat(s) of every point, the models interleaved;"
 setup="$setup each point a fresh server, ${warmup:-?} s of warm-up, then ${duration:-?} s measured."
 setup="$setup ${pinning:-}."
+[[ -z $network ]] || setup="$setup Network: $network."
 # What the multi-core models (bench/models.sh) had to work with.
 multi=()
 for m in "${MULTICORE_MODELS[@]}"; do

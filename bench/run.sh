@@ -55,6 +55,12 @@
 # pins nothing: server and client share every core, and the run, its
 # charts and its summary say UNPINNED.
 #
+# BENCH_NET=netns runs each server in a network namespace and the load
+# generator in another, joined by a veth pair (bench/lib.sh netns_up), made
+# for the run and removed at its end, on failure and on an interrupt;
+# env.txt, the summary and every chart say so. (The netem qdisc, for an
+# added delay, is not used: this machine's kernel has none.)
+#
 # A point a model cannot run is recorded as not run, with the reason, and
 # costs no time (bench/point.sh): blocking with more than one client, select
 # past FD_SETSIZE, pool and prefork past POOL_MAX_WORKERS and
@@ -62,7 +68,7 @@
 # unavailable here, and any point the descriptor, process or port limits
 # cannot hold.
 #
-# Environment (all optional): BENCH, PIN, SERVER_CPU (0), CLIENT_CPU (1),
+# Environment (all optional): BENCH, PIN, BENCH_NET (netns), SERVER_CPU (0), CLIENT_CPU (1),
 # MODELS, WORKLOADS, REPEATS (the rounds every point runs), MAX_REPEATS (the
 # rounds an adaptive point may run), ADAPTIVE_POINTS ("closed:64 churn:128":
 # the points that may run more rounds), CI_TARGET (0.03), SEED (the order of
@@ -237,6 +243,8 @@ for p in $ADAPTIVE_POINTS; do
 		die "ADAPTIVE_POINTS: '$p' is not WORKLOAD:X (such as closed:64)"
 done
 [[ "$PIN" == 0 || "$PIN" == 1 ]] || die "PIN=$PIN: 1 (pin server and client) or 0"
+BENCH_NET=${BENCH_NET:-}
+[[ -z $BENCH_NET || $BENCH_NET == netns ]] || die "BENCH_NET=$BENCH_NET: netns (two network namespaces) or nothing (loopback)"
 [[ "$BENCH" != unpinned || "$PIN" == 0 ]] || die "BENCH=unpinned pins nothing: PIN=1 contradicts it (use another profile)"
 
 # The point's functions (point_params, why_not, warmup_for, run_overhead_s)
@@ -499,6 +507,7 @@ mkdir -p "$LOG_DIR"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 POINT_PID=
 
+NETNS_NAME=""
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local rc=$?
@@ -508,12 +517,25 @@ cleanup() {
 		wait_exit "$POINT_PID" 60
 		POINT_PID=
 	fi
+	[[ -z $NETNS_NAME ]] || netns_down "$NETNS_NAME"
 	[[ -z "${TMP:-}" ]] || rm -rf "$TMP"
 	[[ ! -t 2 ]] || printf '\r\033[K' >&2
 	return "$rc"
 }
 trap cleanup EXIT
 trap 'note "interrupted"; exit 130' INT TERM HUP
+
+# BENCH_NET=netns: two network stacks of this run's own, removed at exit
+# (the EXIT trap), on failure and on an interrupt.
+network="loopback (127.0.0.1): server and load generator share one network stack"
+if [[ $BENCH_NET == netns ]]; then
+	NETNS_NAME="eb$$"
+	netns_up "$NETNS_NAME" ||
+		die "BENCH_NET=netns: cannot make two network namespaces and a veth pair (root and ip, from iproute2, are needed)"
+	export SERVER_NETNS="$NETNS_NAME-srv" CLIENT_NETNS="$NETNS_NAME-cli"
+	network="two network namespaces joined by a veth pair: the server in $SERVER_NETNS ($NETNS_SERVER_ADDR), the load generator in $CLIENT_NETNS ($NETNS_CLIENT_ADDR)"
+	note "network: $network"
+fi
 
 # ---- env.txt -----------------------------------------------------------------
 
@@ -577,6 +599,7 @@ cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 	echo "open_duration_s: $OPEN_DURATION"
 	echo "open_rate: $OPEN_RATE"
 	echo "capacity: p99 <= 1 ms and <= 10 ms (loadgen --search), steps of ${CAPACITY_DURATION}s from $CAPACITY_START msg/s, doubling then bisecting to ${CAPACITY_RESOLUTION}%, at most ${CAPACITY_TIME}s, once per point"
+	echo "network: $network"
 	echo "pinning: $pinning"
 	echo "pinned: $PIN"
 	echo "server_cores: $server_cores"

@@ -41,7 +41,7 @@ set yrange [0:*]
 tcp = "#0072b2"
 unix = "#e69f00"
 
-set multiplot layout 1,2 title sprintf("Transport: closed loop at %d connections, 64-byte messages, TCP loopback or a Unix socket%s", conns, unpinned ? " · " . unpinned_label : "") font ",14"
+set multiplot layout 1,2 title sprintf("Transport: closed loop at %d connections, 64-byte messages, TCP loopback or a Unix socket%s", conns, (unpinned ? " · " . unpinned_label : "") . (net_label ne "" ? " · " . net_label : "")) font ",14"
 set bmargin 7
 set label 900 footer1 at screen 0.01, 0.035 left font ",8" textcolor rgb "#777777"
 set label 899 footer2_bars at screen 0.01, 0.012 left font ",8" textcolor rgb "#777777"

@@ -885,3 +885,81 @@ real_bench_run() {
 	[[ -s "$dir/intervals.png" && -s "$dir/intervals.svg" ]] || fail "no intervals chart"
 	grep -q 'intervals.png' "$dir/README.md" || fail "the summary does not show the intervals chart"
 }
+
+# netns_possible: this machine lets us make network namespaces (root with
+# CAP_NET_ADMIN, iproute2's ip); the reason otherwise.
+netns_possible() {
+	command -v ip >/dev/null 2>&1 || {
+		echo "ip (iproute2) is not installed"
+		return 1
+	}
+	ip netns add "ebprobe$$" 2>/dev/null || {
+		echo "cannot make a network namespace here (not root, or no CAP_NET_ADMIN)"
+		return 1
+	}
+	ip netns del "ebprobe$$"
+}
+
+@test "BENCH_NET=netns: the server and the load generator run in two network namespaces, which env.txt, the summary and the charts name, and which are gone after the run" {
+	need_gnuplot
+	local why t="$BATS_TEST_TMPDIR" root_ns before
+	why=$(netns_possible) || skip "$why"
+	# Stand-ins that note the network namespace they run in, then exec the
+	# real program (same pid, same output).
+	mkdir -p "$t/servers"
+	# shellcheck disable=SC2016 # the stand-ins' own $*, $@ and $(...)
+	printf '#!/bin/sh\necho "$(readlink /proc/self/ns/net) $*" >>"%s"\nexec "%s" "$@"\n' \
+		"$t/server.ns" "$BIN/echo-epoll-lt" >"$t/servers/echo-epoll-lt"
+	# shellcheck disable=SC2016 # the same
+	printf '#!/bin/sh\necho "$(readlink /proc/self/ns/net) $*" >>"%s"\nexec "%s" "$@"\n' \
+		"$t/loadgen.ns" "$BIN/loadgen" >"$t/loadgen"
+	chmod +x "$t/servers/echo-epoll-lt" "$t/loadgen"
+	before=$(ip netns list | sort)
+	real_bench_run 120 BENCH_NET=netns MODELS=epoll-lt WORKLOADS=closed CLOSED_POINTS=4 \
+		SERVERS_DIR="$t/servers" LOADGEN="$t/loadgen"
+	local dir="$t/results/latest"
+	run awk -F, 'NR > 1 { print $1, $3, $5 }' "$dir/raw.csv"
+	assert_output "epoll-lt 4 ok"
+	# The server ran in one namespace, the measuring load generator in
+	# another, and neither in ours.
+	root_ns=$(readlink /proc/self/ns/net)
+	run awk '{ print $1 }' "$t/server.ns"
+	assert_output --regexp '^net:\[[0-9]+\]$'
+	local server_ns=$output
+	run awk '/--seed/ { print $1 }' "$t/loadgen.ns"
+	assert_output --regexp '^net:\[[0-9]+\]$'
+	[[ $output != "$server_ns" && $output != "$root_ns" && $server_ns != "$root_ns" ]] ||
+		fail "server $server_ns, load generator $output, ours $root_ns: not three namespaces"
+	grep -q '^network: two network namespaces joined by a veth pair' "$dir/env.txt" || fail "env.txt does not say so"
+	grep -q 'Network: two network namespaces' "$dir/README.md" || fail "the summary does not say so"
+	grep -q '^net_label = "NETNS' "$dir/data/common.gp" || fail "the charts do not say so"
+	# Nothing of it is left.
+	assert_equal "$(ip netns list | sort)" "$before"
+}
+
+@test "BENCH_NET=netns: an interrupted run removes its namespaces and its veth pair" {
+	local why pid name deadline
+	why=$(netns_possible) || skip "$why"
+	BENCH=smoke NO_BUILD=1 NO_REPORT=1 BENCH_NET=netns MODELS="epoll-lt poll" WORKLOADS=closed \
+		REPEATS=3 RESULTS="$BATS_TEST_TMPDIR/results" LOCK_WAIT=15 "$ROOT/bench/run.sh" \
+		>/dev/null 2>"$BATS_TEST_TMPDIR/run.err" 3>&- &
+	pid=$!
+	track_pid "$pid"
+	name="eb$pid"
+	deadline=$(($(now_ms) + 20000))
+	until ip netns list | grep -q "^$name-srv"; do
+		(($(now_ms) < deadline)) || fail "no namespace $name-srv within 20 s: $(cat "$BATS_TEST_TMPDIR/run.err")"
+		sleep 0.1
+	done
+	sleep 1 # a point under way
+	# SIGTERM: a job started in the background here ignores SIGINT (bash
+	# leaves it ignored, and so untrappable); run.sh's trap treats the two
+	# alike, as a user's Ctrl-C in the foreground.
+	kill -TERM "$pid"
+	wait_for_exit "$pid" 60
+	assert_equal "$WAITED_STATUS" 130
+	run ip netns list
+	refute_output --partial "$name-"
+	run ip link show "$name-s"
+	assert_failure
+}
