@@ -112,6 +112,9 @@ most_served_at_once() {
 # thread (one colour in the picture), and it is the server's main one.
 served_by_one_thread() {
 	run awk '$3 == 1 || $3 == 2 { print $4 }' "$MARKS"
+	# Every read and write of the trace is on a lane (none lost), all in one colour.
+	assert_equal "${#lines[@]}" "$(awk '$3 == "read" || $3 == "write"' "$TRACE" | wc -l)"
+	((${#lines[@]} > 0)) || fail "no read or write on any lane"
 	[[ $(sort -u <<<"$output" | wc -l) == 1 ]] || fail "reads and writes by several threads: $(sort -u <<<"$output")"
 	run awk '{ print $6 }' "$LANES"
 	assert_equal "$(sort -u <<<"$output")" "$(main_tid)"
