@@ -146,6 +146,7 @@ static void conn_close(struct conn *c, const char *reason)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	close(c->fd);
+	echo_buf_release(&c->buf);
 	free(c);
 	open_conns--;
 }

@@ -195,6 +195,7 @@ static void conn_close(struct conn *c, const char *reason)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	close(c->fd);
+	echo_buf_release(&c->buf);
 	free(c);
 	give_place_back();
 	/* A batch below the limit, so that the listener does not flap. */

@@ -123,6 +123,7 @@ static void conn_close(struct conn *c, const char *reason)
 	while (atomic_load_explicit(&c->rearming, memory_order_acquire) > 0)
 		continue;
 	close(c->fd);
+	echo_buf_release(&c->buf);
 	free(c);
 	atomic_fetch_sub(&open_conns, 1);
 }

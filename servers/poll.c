@@ -100,6 +100,7 @@ static void conn_close(struct conn *c, const char *reason)
 	conns[c->index]->index = c->index;
 	nfds--;
 	close(c->fd);
+	echo_buf_release(&c->buf);
 	free(c);
 	open_conns--;
 }

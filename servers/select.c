@@ -70,6 +70,7 @@ static void conn_close(struct conn *c, const char *reason)
 	trace("close", c->fd, "reason=%s", reason);
 	conns[c->fd] = NULL;
 	close(c->fd);
+	echo_buf_release(&c->buf);
 	free(c);
 	open_conns--;
 }

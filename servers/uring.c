@@ -10,12 +10,18 @@
  * epoll-lt.c turned from readiness into completion: one accept at a time,
  * and for each connection at most one recv, into the free room of its
  * bounded buffer (none while it is full: backpressure), and one send of
- * what it owes. uring-multishot.c is the production form.
+ * what it owes. A recv holds its buffer until bytes come, so the read side
+ * waits with a poll first, and the recv follows once bytes are there: a
+ * connection that owes nothing holds no buffer (lib/echo.h's pool), and an
+ * idle one costs a few dozen bytes, not 16 KiB. uring-multishot.c is the
+ * production form.
  *
  * Wins:  no read or write call: the I/O of many connections goes to the
  *        kernel in one system call, and their results come back in one.
  * Costs: Linux only (5.6); while a request is in flight the kernel holds its
- *        buffer, so a connection is freed only after its last completion.
+ *        buffer, so a connection is freed only after its last completion;
+ *        three requests per message (poll, recv, send) to hold no buffer
+ *        while idle.
  *
  * Compare with: diff -u servers/epoll-lt.c servers/uring.c
  * Run:          bin/echo-uring -p 9877 -v
@@ -25,6 +31,7 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +58,7 @@ enum op {
 	OP_NONE,        /* a cancel's own completion: nothing to do */
 	OP_ACCEPT,      /* the listener's accept */
 	OP_LISTEN_POLL, /* out of descriptors: waiting for a connection to shed */
+	OP_POLL,        /* waiting for bytes, before a recv */
 	OP_RECV,
 	OP_SEND,
 };
@@ -58,6 +66,7 @@ enum op {
 
 struct conn {
 	int fd;
+	bool poll_busy;           /* a poll is in the kernel */
 	bool recv_busy;           /* a recv is in the kernel */
 	bool send_busy;           /* a send is in the kernel */
 	bool closing;             /* closed: freed once the kernel gives back its requests */
@@ -80,17 +89,28 @@ static uint64_t op_data(const struct conn *c, enum op op)
 	return (uint64_t)(uintptr_t)c | op;
 }
 
-/* Asks for a recv into the free room of c's buffer, unless one is in the
- * kernel already or there is no room (backpressure) or nothing more comes. */
-static void recv_submit(struct conn *c)
+/* Waits for bytes with a poll, unless a poll or recv is in the kernel
+ * already or there is no room (backpressure) or nothing more comes. The
+ * kernel holds nothing of ours meanwhile. */
+static void poll_submit(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (c->recv_busy || !echo_wants_read(&c->buf))
+	if (c->poll_busy || c->recv_busy || !echo_wants_read(&c->buf))
 		return;
 	sqe = ring_sqe(&ring);
-	io_uring_prep_recv(sqe, c->fd, c->buf.data + c->buf.end, sizeof c->buf.data - c->buf.end,
-	                   0);
+	io_uring_prep_poll_add(sqe, c->fd, POLLIN);
+	io_uring_sqe_set_data64(sqe, op_data(c, OP_POLL));
+	c->poll_busy = true;
+}
+
+/* The poll said bytes are there: a recv into the free room of c's buffer
+ * (held from its poll's completion on). */
+static void recv_submit(struct conn *c)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&ring);
+
+	io_uring_prep_recv(sqe, c->fd, c->buf.data + c->buf.end, ECHO_BUF_BYTES - c->buf.end, 0);
 	io_uring_sqe_set_data64(sqe, op_data(c, OP_RECV));
 	c->recv_busy = true;
 }
@@ -119,7 +139,7 @@ static void conn_open(int fd)
 		return;
 	}
 	c->fd = fd;
-	c->recv_busy = c->send_busy = c->closing = false;
+	c->poll_busy = c->recv_busy = c->send_busy = c->closing = false;
 	echo_buf_init(&c->buf);
 	c->prev = NULL;
 	c->next = all_conns;
@@ -127,7 +147,13 @@ static void conn_open(int fd)
 		all_conns->prev = c;
 	all_conns = c;
 	open_conns++;
-	recv_submit(c);
+	poll_submit(c);
+}
+
+/* Whether the kernel still holds a request of c's. */
+static bool conn_busy(const struct conn *c)
+{
+	return c->poll_busy || c->recv_busy || c->send_busy;
 }
 
 static void conn_free(struct conn *c)
@@ -139,12 +165,14 @@ static void conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	close(c->fd);
+	echo_buf_release(&c->buf);
 	free(c);
 }
 
 /* The kernel may still write into c's buffer or report on c while one of
  * its requests is in flight, so a busy c is not freed here: shutdown wakes
- * its requests (a recv returns 0, a send fails), the cancels make sure, and
+ * its requests (a poll reports, a recv returns 0, a send fails), the cancels
+ * make sure, and
  * its last completion frees it. The fd stays open until then, so its number
  * cannot be reused meanwhile. */
 static void conn_close(struct conn *c, const char *reason)
@@ -152,11 +180,13 @@ static void conn_close(struct conn *c, const char *reason)
 	trace("close", c->fd, "reason=%s", reason);
 	c->closing = true;
 	open_conns--;
-	if (!c->recv_busy && !c->send_busy) {
+	if (!conn_busy(c)) {
 		conn_free(c);
 		return;
 	}
 	shutdown(c->fd, SHUT_RDWR);
+	if (c->poll_busy)
+		ring_cancel(&ring, op_data(c, OP_POLL));
 	if (c->recv_busy)
 		ring_cancel(&ring, op_data(c, OP_RECV));
 	if (c->send_busy)
@@ -166,21 +196,47 @@ static void conn_close(struct conn *c, const char *reason)
 /* After each completion of a closed connection: the last one frees it. */
 static void conn_release_if_idle(struct conn *c)
 {
-	if (!c->recv_busy && !c->send_busy)
+	if (!conn_busy(c))
 		conn_free(c);
 }
 
 /* After each completion of an open connection: finish, or ask for what is
- * next. The buffer's room is reused only once the kernel holds none of it. */
+ * next. Once everything read is echoed and the kernel holds none of the
+ * buffer, it goes back to the pool. */
 static void conn_update(struct conn *c)
 {
-	if (!echo_wants_write(&c->buf) && !c->recv_busy)
+	if (!echo_wants_write(&c->buf) && !c->recv_busy) {
 		c->buf.start = c->buf.end = 0;
+		echo_buf_release(&c->buf);
+	}
 	if (c->buf.peer_eof && !echo_wants_write(&c->buf) && !c->send_busy) {
 		conn_close(c, "done");
 		return;
 	}
 	send_submit(c);
+	poll_submit(c);
+}
+
+/* A poll completed: bytes (or EOF, or an error) are there for a recv,
+ * which needs a buffer now. */
+static void on_poll(struct conn *c, int res)
+{
+	c->poll_busy = false;
+	if (c->closing) {
+		conn_release_if_idle(c);
+		return;
+	}
+	trace("readable", c->fd, "pending=0");
+	if (res < 0 && res != -EINTR) {
+		trace("error", c->fd, "op=poll errno=%s", strerror(-res));
+		conn_close(c, "error");
+		return;
+	}
+	if (!echo_buf_hold(&c->buf)) {
+		trace("error", c->fd, "op=read errno=%s", strerror(ENOMEM));
+		conn_close(c, "error");
+		return;
+	}
 	recv_submit(c);
 }
 
@@ -248,6 +304,9 @@ static void dispatch(const struct io_uring_cqe *cqe)
 		break;
 	case OP_LISTEN_POLL:
 		ring_listener_on_poll(&listener);
+		break;
+	case OP_POLL:
+		on_poll(c, cqe->res);
 		break;
 	case OP_RECV:
 		on_recv(c, cqe->res);

@@ -297,6 +297,63 @@ check_second_client_while_first_idle() {
 	for_each_model check_second_client_while_first_idle
 }
 
+# What an idle connection costs the server in user memory: bench/models.txt's
+# idle_kib, per model. An event loop's connection is a small struct; its
+# 16 KiB echo buffer comes from lib/echo.h's pool only while bytes are held,
+# so a connection that sends nothing holds none (before the pool each held
+# one, and the malloc header beside it touched a page: 4 KiB each). N idle
+# connections (10,000; select: what FD_SETSIZE leaves) are held by one load
+# generator, after a warm-up that puts the one-off allocations in the
+# baseline; the tree's RSS with them open, less the baseline, over N is the
+# cost per connection. The struct and the kernel-facing arrays (poll's
+# pollfd, epoll's events) are tens of bytes: the model's bound is what a
+# correct program cannot exceed unless it holds a buffer page per
+# connection (4 KiB).
+IDLE_CONNS=10000
+
+check_idle_memory() {
+	local model=$1 bound n=$IDLE_CONNS base_kib held_kib holder out="$BATS_TEST_TMPDIR/idle.json"
+	bound=$(model_idle_kib "$model")
+	[[ -z $(model_max_conns "$model") ]] || n=$(($(model_max_conns "$model") - 16))
+	start_server "$model"
+	"$BIN/loadgen" "${SERVER_AT[@]}" -c 4 -W 0 -d 200ms -q >/dev/null
+	base_kib=$(tree_rss_kib "$SERVER_PID")
+	"$BIN/loadgen" "${SERVER_AT[@]}" -c 1 -r 10 --idle "$n" -W 0 -d 2s --connect-timeout 10s \
+		--format json -q >"$out" 2>&1 &
+	holder=$!
+	track_pid "$holder"
+	# Every connection accepted: the tree holds at least n descriptors.
+	wait_until 20000 idle_conns_held "$SERVER_PID" "$n"
+	held_kib=$(tree_rss_kib "$SERVER_PID")
+	wait_for_exit "$holder" 30
+	run jq -e --argjson n "$n" '.complete and (.errors | add) == 0 and .idle == $n' "$out"
+	assert_success
+	echo "# $model: rss ${base_kib} KiB, ${held_kib} KiB with $n idle connections: $(awk -v d=$((held_kib - base_kib)) -v n="$n" 'BEGIN { printf "%.2f", d / n }') KiB each (bound $bound)"
+	# Under a sanitizer: rss_bound_kib (tests/test_helper.bash).
+	local limit_kib
+	limit_kib=$(rss_bound_kib "$(awk -v b="$bound" -v n="$n" 'BEGIN { printf "%d", b * n }')")
+	((held_kib - base_kib <= limit_kib)) ||
+		fail "$n idle connections cost $((held_kib - base_kib)) KiB, more than $bound KiB each ($limit_kib KiB)"
+}
+
+# idle_conns_held PID N: the process tree PID holds N connections or more.
+idle_conns_held() {
+	(($(tree_fd_count "$1") >= $2))
+}
+
+@test "an idle connection costs an event loop at most 0.5 KiB of user memory (10,000 held; libevent: 1.25 KiB, its bufferevent)" {
+	[[ -x "$BIN/loadgen" ]] || fail "bin/loadgen is missing: run make"
+	(($(ulimit -Hn) >= IDLE_CONNS + 100)) ||
+		skip "the descriptor limit ($(ulimit -Hn)) cannot hold $IDLE_CONNS connections"
+	local model bounded=()
+	for model in "${MODELS[@]}"; do
+		[[ -z $(model_idle_kib "$model") ]] || bounded+=("$model")
+	done
+	restrict_models "${bounded[@]}"
+	tcp_only # a connection's memory in the server does not depend on its transport
+	for_each_model check_idle_memory
+}
+
 # The memory a server may grow by while a client sends 64 MiB and never
 # reads. A non-blocking model keeps at most one ECHO_BUF_BYTES (16 KiB)
 # buffer per connection and stops reading a client whose buffer is full; a
