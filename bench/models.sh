@@ -11,6 +11,7 @@
 #   model_workers M       process or thread (fixed workers, one client each), or nothing
 #   model_tasks_per_conn M  true when each connection takes a task (task or workers)
 #   model_one_client M    true when M serves one client at a time (blocking)
+#   model_idle_kib M      the KiB an idle connection costs M at most, or nothing
 #   model_server_args M N the options for a bench point of N connections
 #   model_not_run M WORKLOAD N  why a point of N connections is not for M
 #   model_unavailable DIR M     why DIR/echo-M cannot run here
@@ -31,7 +32,7 @@ MODELS_TABLE=${MODELS_TABLE:-"$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mode
 # start_ready and wait_exit, for model_unavailable.
 # shellcheck source=bench/lib.sh disable=SC1091
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
-MODELS_COLUMNS=(model library package header link kernel max_conns task workers one_client multicore options)
+MODELS_COLUMNS=(model library package header link kernel max_conns task workers one_client multicore idle_kib options)
 
 # _MODEL_FACT[MODEL,COLUMN]: the table, read once. -g: the suites source
 # this file from inside a function (bats load).
@@ -75,6 +76,7 @@ _model_cell() {
 model_library() { _model_cell "$1" library; }
 model_max_conns() { _model_cell "$1" max_conns; }
 model_task() { _model_cell "$1" task; }
+model_idle_kib() { _model_cell "$1" idle_kib; }
 model_workers() { _model_cell "$1" workers; }
 model_tasks_per_conn() { [[ ${_MODEL_FACT[$1,task]:--} != - || ${_MODEL_FACT[$1,workers]:--} != - ]]; }
 model_one_client() { [[ ${_MODEL_FACT[$1,one_client]:-} == yes ]]; }
@@ -88,14 +90,29 @@ model_max_workers_var() {
 	echo "${name//-/_}_MAX_WORKERS"
 }
 
+# model_spread_args N: for {spread}, nothing while one process holds N
+# connections with room to spare (three quarters of the hard descriptor
+# limit), else "-w W": enough worker processes that each holds at most that.
+model_spread_args() {
+	local per_process limit
+	limit=$(ulimit -Hn)
+	[[ $limit != unlimited ]] || return 0
+	per_process=$((limit * 3 / 4))
+	(($1 <= per_process)) || echo "-w $((($1 + per_process - 1) / per_process))"
+}
+
 # model_server_args MODEL CONNECTIONS: the options of the table for a point
-# of that many connections, {conns} and {cap:K} filled in.
+# of that many connections, {conns}, {cap:K} and {spread} filled in.
 model_server_args() {
-	local model=$1 conns=$2 word out=() cap
+	local model=$1 conns=$2 word out=() cap spread
 	local options=${_MODEL_FACT[$model,options]:--}
 	[[ $options != - ]] || return 0
 	for word in $options; do
-		if [[ $word == "{conns}" ]]; then
+		if [[ $word == "{spread}" ]]; then
+			read -r -a spread <<<"$(model_spread_args "$conns")"
+			out+=("${spread[@]}")
+			continue
+		elif [[ $word == "{conns}" ]]; then
 			word=$((conns > 1 ? conns : 1))
 		elif [[ $word =~ ^\{cap:([0-9]+)\}$ ]]; then
 			cap=$((conns + 16))
