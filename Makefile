@@ -6,6 +6,7 @@
 #   make deps       install every Debian package the suite uses (as root)
 #   make lint       clang-format check and shellcheck
 #   make clean      remove build/ and bin/
+#   make c1m        the idle axis as far as each model goes, projected to 1M connections
 #
 # CFLAGS is yours to override (make CFLAGS=-O0); the flags the code needs are
 # kept apart in REQUIRED_CFLAGS. CI adds -Werror through EXTRA_CFLAGS.
@@ -132,6 +133,18 @@ bench:
 	@tests/ensure-packages --optional $(MODEL_PACKAGES)
 	@$(MAKE) --no-print-directory all
 	NO_BUILD=1 bench/run.sh
+
+# Toward a million connections (bench/README.md, "Toward a million
+# connections"): the idle axis as far as each model goes here, and the
+# memory of 1,000,000 idle connections projected from it. C1M_TARGET for
+# another count; IDLE_POINTS for other steps (up to 1000000 on a machine
+# whose limits allow it).
+.PHONY: c1m
+c1m:
+	@tests/ensure-packages gnuplot-nox gcc make
+	@tests/ensure-packages --optional $(MODEL_PACKAGES)
+	@$(MAKE) --no-print-directory all
+	BENCH=c1m NO_BUILD=1 bench/run.sh
 
 # The unpinned profile (bench/README.md, "The unpinned profile"): nothing
 # pinned, so the multi-core models (prefork, reactors) may use every core;

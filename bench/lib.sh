@@ -194,6 +194,34 @@ new_run_dir() {
 	echo "$dir"
 }
 
+# ---- the kernel's memory for sockets ------------------------------------------
+# What connections cost the kernel, machine-wide (every network namespace's
+# sockets are in the same slab caches): both ends of a loopback connection.
+
+# Slab caches a TCP connection takes objects from: the socket (TCP,
+# TCPv6), its inode, its file and dentry, and its epoll entry where it is
+# watched.
+KERNEL_SOCKET_CACHES="TCP TCPv6 sock_inode_cache filp dentry eventpoll_epi eventpoll_pwq"
+
+# kernel_sock_kib: the TCP socket buffers' memory now (/proc/net/sockstat's
+# "mem", in pages).
+kernel_sock_kib() {
+	awk -v page="$(getconf PAGESIZE)" '$1 == "TCP:" {
+		for (i = 2; i < NF; i++)
+			if ($i == "mem")
+				kib += $(i + 1) * page / 1024
+	} END { printf "%d\n", kib }' /proc/net/sockstat /proc/net/sockstat6 2>/dev/null
+}
+
+# kernel_slab_kib: the KiB of the KERNEL_SOCKET_CACHES' objects in use
+# (/proc/slabinfo: root only); nothing where it cannot be read.
+kernel_slab_kib() {
+	[[ -r /proc/slabinfo ]] || return 0
+	awk -v caches=" $KERNEL_SOCKET_CACHES " 'index(caches, " " $1 " ") {
+		kib += $2 * $4 / 1024
+	} END { printf "%d\n", kib }' /proc/slabinfo 2>/dev/null
+}
+
 # ---- two network stacks (BENCH_NET=netns) ---------------------------------------
 # The server in one network namespace, the load generator in another, joined
 # by a veth pair: private addresses that exist only inside them.

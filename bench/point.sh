@@ -208,6 +208,10 @@ MAX_MAP_COUNT=${MAX_MAP_COUNT:-$(cat /proc/sys/vm/max_map_count 2>/dev/null || e
 PID_MAX=$(</proc/sys/kernel/pid_max)
 read -r PORT_LO PORT_HI </proc/sys/net/ipv4/ip_local_port_range
 PORTS=$((PORT_HI - PORT_LO + 1))
+# Idle connections one load generator holds at most: its descriptors and,
+# from one source address, the ephemeral ports, less the margin. More are
+# spread over several (start_holders). The environment may say less.
+HOLDER_MAX=${HOLDER_MAX:-$(((FD_LIMIT < PORTS ? FD_LIMIT : PORTS) - LIMIT_MARGIN))}
 # Processes on the machine now (RLIMIT_NPROC counts the user's; all is safe).
 _proc_dirs=(/proc/[0-9]*)
 PROCS_NOW=${#_proc_dirs[@]}
@@ -235,10 +239,26 @@ unavailable_reason() {
 	fi
 }
 
+# server_fds_per_process MODEL CONNECTIONS: the most connections one of the
+# server's processes holds: all of them, but one each where each has a
+# process (fork, prefork), and none beyond the limit where bench/models.txt
+# spreads them over enough worker processes ({spread}: epoll-procs).
+server_fds_per_process() {
+	if [[ $(model_task "$1") == process || $(model_workers "$1") == process ]]; then
+		echo 1
+	elif [[ " $(model_fact "$1" options) " == *" {spread} "* ]]; then
+		echo 0
+	else
+		echo "$2"
+	fi
+}
+
 # why_not MODEL WORKLOAD CONNECTIONS IDLE: prints the reason a point cannot
 # run, or nothing: the model is unavailable here, its facts rule the point
 # out (bench/models.sh model_not_run), or the machine's limits cannot hold
-# the point's connections.
+# the point's connections. The idle ones are spread over as many load
+# generators as they need (start_holders); across network namespaces they
+# all come from the one client address.
 why_not() {
 	local model=$1 workload=$2 conns=$(($3 + $4)) tasks=0 reason
 	reason=$(unavailable_reason "$model")
@@ -248,9 +268,10 @@ why_not() {
 	}
 	! model_not_run "$model" "$workload" "$conns" || return 0
 	! model_tasks_per_conn "$model" || tasks=$conns
-	if ((conns + LIMIT_MARGIN > FD_LIMIT)); then
+	if (($(server_fds_per_process "$model" "$conns") + LIMIT_MARGIN > FD_LIMIT ||
+		$3 + LIMIT_MARGIN > FD_LIMIT)); then
 		echo "descriptor limit (ulimit -Hn $FD_LIMIT) too low"
-	elif ((conns + LIMIT_MARGIN > PORTS)); then
+	elif (($3 + LIMIT_MARGIN > PORTS)) || { [[ -n ${SERVER_NETNS:-} ]] && ((conns + LIMIT_MARGIN > PORTS)); }; then
 		echo "too few ephemeral ports ($PORTS)"
 	elif ((tasks + LIMIT_MARGIN + PROCS_NOW > PROC_LIMIT)); then
 		echo "process limit (ulimit -Hu $PROC_LIMIT) too low"
@@ -292,7 +313,7 @@ wait_conns() {
 	local wanted=$1 have deadline_ms=$(($(now_ms) + SETUP_TIMEOUT * 1000))
 	while :; do
 		have=$(server_conns)
-		if ((have >= wanted)) || ! alive "$HOLDER_PID" || (($(now_ms) >= deadline_ms)); then
+		if ((have >= wanted)) || ! holders_alive || (($(now_ms) >= deadline_ms)); then
 			break
 		fi
 		sleep 0.1
@@ -368,10 +389,66 @@ server_under() {
 
 # stop_holder: ends the load generator that holds the idle connections.
 stop_holder() {
-	[[ -n "${HOLDER_PID:-}" ]] || return 0
-	kill -TERM "$HOLDER_PID" 2>/dev/null || true
-	wait_exit "$HOLDER_PID" 5
-	HOLDER_PID=
+	local pid
+	for pid in "${HOLDER_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${HOLDER_PIDS[@]}"; do
+		wait_exit "$pid" 5
+	done
+	HOLDER_PIDS=()
+}
+
+# start_holders HOLD_S REACH...: the point's P_IDLE idle connections, over
+# as few load generators as can hold them (HOLDER_MAX each), for HOLD_S at
+# most. Past one, each connects from a source address of its own
+# (127.0.1.N: all of 127.0.0.0/8 is loopback), so that no address runs out
+# of ports; across network namespaces there is one client address, and
+# why_not keeps the count within its ports. Each keeps one connection
+# active, a message a second: bin/loadgen needs one.
+start_holders() {
+	local hold_s=$1 left=$P_IDLE n h=0 source=()
+	shift
+	while ((left > 0)); do
+		n=$((left < HOLDER_MAX ? left : HOLDER_MAX))
+		h=$((h + 1))
+		[[ -n ${SERVER_NETNS:-} ]] || ((P_IDLE <= HOLDER_MAX)) || source=(--source "127.0.1.$h")
+		"${client_pin[@]}" timeout -k 2 "$hold_s" "$LOADGEN" "$@" "${source[@]}" -c 1 -r 1 \
+			--idle $((n - 1)) -W 0 -d "${hold_s}s" --connect-timeout 10s --format csv -q \
+			</dev/null >/dev/null 2>>"$TMP/loadgen.err" 3>&- 9>&- &
+		HOLDER_PIDS+=("$!")
+		left=$((left - n))
+	done
+}
+
+# kernel_sample: "SOCK_KIB SLAB_KIB", the kernel's socket memory now
+# (bench/lib.sh).
+kernel_sample() {
+	echo "$(kernel_sock_kib) $(kernel_slab_kib)"
+}
+
+# write_kernel_line BEFORE: with KERNEL_CSV set, appends the point's line
+# to it (a header first, into an empty file): how long its idle
+# connections took to open, and how much more the kernel's socket buffers
+# and socket slab caches hold now, with every connection still open, than
+# before the first was opened (KiB; both ends of each connection).
+write_kernel_line() {
+	[[ -n ${KERNEL_CSV:-} ]] || return 0
+	local before after
+	read -r -a before <<<"$1"
+	read -r -a after <<<"$(kernel_sample)"
+	[[ -s $KERNEL_CSV ]] || echo "model,workload,x,repeat,connections,idle,idle_open_s,kernel_sock_kib,kernel_slab_kib" >"$KERNEL_CSV"
+	echo "$MODEL,$WORKLOAD,$X,$ROUND,$P_CONNS,$P_IDLE,${IDLE_OPEN_S:-0},$((after[0] - before[0])),$(
+		[[ -n ${after[1]:-} && -n ${before[1]:-} ]] && echo $((after[1] - before[1]))
+	)" >>"$KERNEL_CSV"
+}
+
+# holders_alive: every load generator holding idle connections still runs.
+holders_alive() {
+	local pid
+	for pid in "${HOLDER_PIDS[@]}"; do
+		alive "$pid" || return 1
+	done
 }
 
 point_cleanup() {
@@ -504,7 +581,7 @@ point_main() {
 	fi
 
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/point.XXXXXX")
-	SERVER_PID="" WRAP_PID="" HOLDER_PID="" LG_PID="" SERVER_PORT=""
+	SERVER_PID="" WRAP_PID="" HOLDER_PIDS=() LG_PID="" SERVER_PORT=""
 	trap point_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 
@@ -543,13 +620,14 @@ point_main() {
 	# A capacity search is bounded by its --search-time, and its last step
 	# may begin just before that bound.
 	[[ -z $P_TARGET ]] || LG_LIMIT_S=$(awk -v l="$LG_LIMIT_S" -v t="$CAPACITY_TIME" 'BEGIN { printf "%d", l + t }')
+	local kernel_before
+	kernel_before=$(kernel_sample)
 	if ((P_IDLE > 0)); then
-		local hold_s=$((LG_LIMIT_S + SETUP_TIMEOUT + 10)) have
-		"${client_pin[@]}" timeout -k 2 "$hold_s" "$LOADGEN" "${reach[@]}" -c 1 -r 1 \
-			--idle $((P_IDLE - 1)) -W 0 -d "${hold_s}s" --connect-timeout 10s --format csv -q \
-			</dev/null >/dev/null 2>>"$TMP/loadgen.err" 3>&- 9>&- &
-		HOLDER_PID=$!
+		local have opened_ms
+		opened_ms=$(now_ms)
+		start_holders $((LG_LIMIT_S + SETUP_TIMEOUT + 10)) "${reach[@]}"
 		have=$(wait_conns "$P_IDLE")
+		IDLE_OPEN_S=$(awk -v ms=$(($(now_ms) - opened_ms)) 'BEGIN { printf "%.2f", ms / 1000 }')
 		if ((have < P_IDLE)); then
 			emit_after_stop failed "the server held $have of $P_IDLE idle connections after ${SETUP_TIMEOUT}s"
 			return 0
@@ -588,6 +666,7 @@ point_main() {
 	LG_PID=$!
 	wait "$LG_PID" || LG_EXIT=$?
 	LG_PID=
+	write_kernel_line "$kernel_before"
 	case $LG_EXIT in 124 | 137) LG_EXIT=timeout ;; esac
 	emit_after_stop "" "" "$TMP/loadgen.csv"
 }

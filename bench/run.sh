@@ -173,6 +173,19 @@ check)
 	CLOSED=(16 256) IDLE=(1000) CHURN=(16) SIZES=(64) UNIX=(16) P_WORKLOADS="closed churn"
 	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=0.5 P_REPEATS=3 P_MAX_REPEATS=3
 	;;
+c1m)
+	# Toward a million connections (make c1m): the idle axis as far as each
+	# model goes here (bench/point.sh's limits say where each stops: one
+	# process holds at most the hard descriptor limit, so epoll-procs goes
+	# further, over more workers: bench/models.txt's {spread}), for the
+	# section and chart that carry the cost per connection on to 1,000,000.
+	# The idle connections come from as many load generators and source
+	# addresses as they need (bench/point.sh start_holders). One round:
+	# memory repeats to well under 1%.
+	CLOSED=(16) IDLE=(500 1000 10000 19000 50000 100000) CHURN=(16) SIZES=(64) UNIX=(16) P_WORKLOADS=idle
+	P_MODELS="thread select poll epoll-lt epoll-et reactors uring uring-multishot libevent coroutine leader-follower epoll-procs"
+	P_RATE=5000 P_OPEN_DURATION=1 P_WARMUP=0.2 P_DURATION=1 P_IDLE_DURATION=1 P_REPEATS=1 P_MAX_REPEATS=1
+	;;
 full)
 	CLOSED=(1 2 4 8 16 32 64 128 256 512 1024 2048 4096)
 	IDLE=(0 100 1000 2000 5000 10000 15000) CHURN=(1 4 16 64 128 256)
@@ -180,7 +193,7 @@ full)
 	P_RATE=10000 P_OPEN_DURATION=10 P_WARMUP=1 P_DURATION=3 P_REPEATS=5 P_MAX_REPEATS=10
 	P_ADAPTIVE="closed:64 closed:256 closed:1024 idle:10000 churn:128 churn:256"
 	;;
-*) die "BENCH=$BENCH: use smoke, quick, default, full or unpinned (or check: the regression gate)" ;;
+*) die "BENCH=$BENCH: use smoke, quick, default, full, unpinned or c1m (or check: the regression gate)" ;;
 esac
 # The points of each sweep can be given too (space-separated lists).
 [[ -z "${CLOSED_POINTS:-}" ]] || read -r -a CLOSED <<<"$CLOSED_POINTS"
@@ -627,6 +640,9 @@ export SERVERS_DIR LOADGEN PIN SERVER_CPU CLIENT_CPU WARMUP DURATION IDLE_DURATI
 	CAPACITY_RESOLUTION CAPACITY_TIME
 # The open loop's latency over time, 100 ms at a time (the intervals chart).
 export INTERVAL_DIR="$RUN_DIR/intervals"
+# What the idle connections cost the kernel, and how long they took to open
+# (the section "Toward a million connections": bench/c1m.awk).
+export KERNEL_CSV="$RUN_DIR/kernel.csv"
 export CLIENT_BOUND_CORES=$bound_cores BENCH_LOCK_HELD=1
 
 LIVE=0

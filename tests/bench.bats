@@ -886,6 +886,85 @@ real_bench_run() {
 	grep -q 'intervals.png' "$dir/README.md" || fail "the summary does not show the intervals chart"
 }
 
+@test "run.sh: BENCH=c1m spreads idle connections over load generators and worker processes as the descriptor limit needs, says what stopped each model, and projects the memory to 1M" {
+	need_gnuplot
+	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
+	local dir="$BATS_TEST_TMPDIR/results/latest"
+	# Under a hard descriptor limit of 450: one process holds 450 - 64 (the
+	# margin) = 386 connections, so 500 idle ones take two load generators
+	# (from two source addresses), epoll-procs two workers (three quarters
+	# of 450 each at most: -w 2), and epoll-lt cannot hold them.
+	real_bench_run 120 bash -c 'ulimit -n 450 && exec "$@"' limit env BENCH=c1m \
+		MODELS="epoll-lt epoll-procs" IDLE_POINTS="100 300 500" DURATION=0.2 IDLE_DURATION=0.2
+	run awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		{ print $1, $3, $5, $c["server_args"] ($6 == "" ? "" : ": " $6) }' "$dir/raw.csv"
+	assert_line "epoll-lt 100 ok "
+	assert_line "epoll-lt 300 ok "
+	assert_line "epoll-lt 500 not-run : descriptor limit (ulimit -Hn 450) too low"
+	assert_line "epoll-procs 300 ok "
+	assert_line "epoll-procs 500 ok -w 2"
+	# kernel.csv: a line per point that ran, the opening time measured, and
+	# the kernel's socket memory grown where /proc/slabinfo is readable.
+	run awk -F, 'NR > 1 { print $1, $3, $6, ($7 > 0), ($9 == "" || $9 > 0) }' "$dir/kernel.csv"
+	assert_line "epoll-procs 500 500 1 1"
+	assert_line "epoll-lt 300 300 1 1"
+	assert_equal "${#lines[@]}" 5
+	[[ -s "$dir/c1m.png" && -s "$dir/c1m.svg" ]] || fail "no c1m chart"
+	run sed -n '/^## Toward a million connections/,/^## /p' "$dir/README.md"
+	# (At a few hundred connections the cost per connection is within the
+	# memory's noise: the figures are bench/c1m.awk's test's, below.)
+	assert_line --regexp '^\| epoll-lt \| 300 \| [0-9.]+ s \| [^|]+ \| [^|]+ \| .* \| descriptor limit \(ulimit -Hn 450\) too low at 500 \|$'
+	assert_line --regexp '^\| epoll-procs \| 500 \| .* \| nothing here \|$'
+}
+
+@test "c1m.awk: the cost per connection is the slope between the two largest counts, carried on to the target; the kernel's is halved; one count is no projection" {
+	local t="$BATS_TEST_TMPDIR"
+	{
+		echo "$CSV_HEADER"
+		awk -v header="$CSV_HEADER" 'BEGIN {
+			n = split(header, h, ",")
+			# model, x, status, reason, PSS KiB
+			row("a", 1000, "ok", "", 2000); row("a", 10000, "ok", "", 11000)
+			row("a", 100, "ok", "", 5000) # not among the two largest
+			row("a", 50000, "not-run", "descriptor limit", "")
+			row("b", 1000, "ok", "", 3000)
+		}
+		function row(m, x, st, why, pss,    i, line) {
+			line = ""
+			for (i = 1; i <= n; i++) {
+				v = ""
+				if (h[i] == "model") v = m
+				else if (h[i] == "workload") v = "idle"
+				else if (h[i] == "x" || h[i] == "idle") v = x
+				else if (h[i] == "repeat") v = 1
+				else if (h[i] == "status") v = st
+				else if (h[i] == "reason") v = why
+				else if (h[i] == "server_pss_kib") v = pss
+				else if (h[i] == "msgs_per_s") v = 5000
+				else if (h[i] == "lat_p99_us") v = 300
+				line = line (i > 1 ? "," : "") v
+			}
+			print line
+		}'
+	} >"$t/raw.csv"
+	cat >"$t/kernel.csv" <<-EOF
+		model,workload,x,repeat,connections,idle,idle_open_s,kernel_sock_kib,kernel_slab_kib
+		a,idle,1000,1,4,1000,0.10,0,2000
+		a,idle,10000,1,4,10000,0.90,0,20000
+		b,idle,1000,1,4,1000,0.10,0,2000
+	EOF
+	run awk -v models="a b" -v dat="$t/c1m.dat" -v target=1000000 -v active=4 \
+		-f "$ROOT/bench/labels.awk" -f "$ROOT/bench/c1m.awk" "$t/kernel.csv" "$t/raw.csv"
+	assert_success
+	# User: (11000 - 2000) / 9000 = 1 KiB a connection; 11000 + 990000 KiB
+	# (978 MiB) at 1M. Kernel: 1000 and 10000 KiB (halved), the same slope:
+	# 10000 + 990000 KiB (977 MiB).
+	assert_line "| a | 10k | 0.9 s | 1.00 | 1.00 | 11 MiB + 10 MiB | 978 MiB + 977 MiB | 5000, 300 µs | descriptor limit at 50k |"
+	refute_line --partial "| b |"
+	run cat "$t/c1m.dat"
+	assert_output "0 a 10000 10.742 9.766 0.955 0.954"
+}
+
 # netns_possible: this machine lets us make network namespaces (root with
 # CAP_NET_ADMIN, iproute2's ip); the reason otherwise.
 netns_possible() {
