@@ -917,7 +917,7 @@ real_bench_run() {
 	assert_line --regexp '^\| epoll-procs \| 500 \| .* \| nothing here \|$'
 }
 
-@test "c1m.awk: the cost per connection is the slope between the two largest counts, carried on to the target; the kernel's is halved; one count is no projection" {
+@test "c1m.awk: the cost per connection is the slope between the two largest counts, carried on to the target; the kernel's is halved; one count is no projection, a falling one costs nothing more" {
 	local t="$BATS_TEST_TMPDIR"
 	{
 		echo "$CSV_HEADER"
@@ -928,6 +928,7 @@ real_bench_run() {
 			row("a", 100, "ok", "", 5000) # not among the two largest
 			row("a", 50000, "not-run", "descriptor limit", "")
 			row("b", 1000, "ok", "", 3000)
+			row("c", 100, "ok", "", 3000); row("c", 300, "ok", "", 2900)
 		}
 		function row(m, x, st, why, pss,    i, line) {
 			line = ""
@@ -952,8 +953,10 @@ real_bench_run() {
 		a,idle,1000,1,4,1000,0.10,0,2000
 		a,idle,10000,1,4,10000,0.90,0,20000
 		b,idle,1000,1,4,1000,0.10,0,2000
+		c,idle,100,1,4,100,0.01,0,200
+		c,idle,300,1,4,300,0.03,0,600
 	EOF
-	run awk -v models="a b" -v dat="$t/c1m.dat" -v target=1000000 -v active=4 \
+	run awk -v models="a b c" -v dat="$t/c1m.dat" -v target=1000000 -v active=4 \
 		-f "$ROOT/bench/labels.awk" -f "$ROOT/bench/c1m.awk" "$t/kernel.csv" "$t/raw.csv"
 	assert_success
 	# User: (11000 - 2000) / 9000 = 1 KiB a connection; 11000 + 990000 KiB
@@ -961,8 +964,12 @@ real_bench_run() {
 	# 10000 + 990000 KiB (977 MiB).
 	assert_line "| a | 10k | 0.9 s | 1.00 | 1.00 | 11 MiB + 10 MiB | 978 MiB + 977 MiB | 5000, 300 µs | descriptor limit at 50k |"
 	refute_line --partial "| b |"
+	# c's memory fell between its two counts (noise at a few hundred): no
+	# cost per connection, and 1M costs what 300 did.
+	assert_line "| c | 300 | 0.0 s | ≈0 | 1.00 | 3 MiB + 300 KiB | 3 MiB + 977 MiB | 5000, 300 µs | nothing here |"
 	run cat "$t/c1m.dat"
-	assert_output "0 a 10000 10.742 9.766 0.955 0.954"
+	assert_line "0 a 10000 10.742 9.766 0.955 0.954"
+	assert_line "1 c 300 2.832 0.293 0.003 0.954"
 }
 
 # netns_possible: this machine lets us make network namespaces (root with
