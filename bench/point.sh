@@ -212,6 +212,12 @@ PORTS=$((PORT_HI - PORT_LO + 1))
 # from one source address, the ephemeral ports, less the margin. More are
 # spread over several (start_holders). The environment may say less.
 HOLDER_MAX=${HOLDER_MAX:-$(((FD_LIMIT < PORTS ? FD_LIMIT : PORTS) - LIMIT_MARGIN))}
+# Connections from one source address past which a point spreads them over
+# several: connect()'s search for a free port slows down once half the range
+# is taken (Linux hands connect() the even ports first; measured in
+# bench/README.md, "Toward a million connections"). The environment may say
+# less.
+SOURCE_MAX=${SOURCE_MAX:-$((PORTS / 2 - LIMIT_MARGIN))}
 # Processes on the machine now (RLIMIT_NPROC counts the user's; all is safe).
 _proc_dirs=(/proc/[0-9]*)
 PROCS_NOW=${#_proc_dirs[@]}
@@ -399,20 +405,34 @@ stop_holder() {
 	HOLDER_PIDS=()
 }
 
+# source_address I: the I-th source address (from 0) a point's idle
+# connections come from when they are spread: 127.0.1.1, 127.0.1.2, ...
+# 127.0.1.250, 127.0.2.1, ... (all of 127.0.0.0/8 is loopback).
+source_address() {
+	echo "127.0.$((1 + $1 / 250)).$((1 + $1 % 250))"
+}
+
 # start_holders HOLD_S REACH...: the point's P_IDLE idle connections, over
 # as few load generators as can hold them (HOLDER_MAX each), for HOLD_S at
-# most. Past one, each connects from a source address of its own
-# (127.0.1.N: all of 127.0.0.0/8 is loopback), so that no address runs out
-# of ports; across network namespaces there is one client address, and
-# why_not keeps the count within its ports. Each keeps one connection
-# active, a message a second: bin/loadgen needs one.
+# most. Past SOURCE_MAX, each connects from source addresses of its own
+# (loadgen --source, SOURCE_MAX connections each at most), so that connect()
+# finds a free port at once; across network namespaces there is one client
+# address, and why_not keeps the count within its ports. Each keeps one
+# connection active, a message a second: bin/loadgen needs one.
 start_holders() {
-	local hold_s=$1 left=$P_IDLE n h=0 source=()
+	local hold_s=$1 left=$P_IDLE n addresses=0 list k source=()
 	shift
 	while ((left > 0)); do
 		n=$((left < HOLDER_MAX ? left : HOLDER_MAX))
-		h=$((h + 1))
-		[[ -n ${SERVER_NETNS:-} ]] || ((P_IDLE <= HOLDER_MAX)) || source=(--source "127.0.1.$h")
+		if [[ -z ${SERVER_NETNS:-} ]] && ((P_IDLE > SOURCE_MAX)); then
+			list=$(source_address "$addresses")
+			addresses=$((addresses + 1))
+			for ((k = SOURCE_MAX; k < n; k += SOURCE_MAX)); do
+				list="$list,$(source_address "$addresses")"
+				addresses=$((addresses + 1))
+			done
+			source=(--source "$list")
+		fi
 		"${client_pin[@]}" timeout -k 2 "$hold_s" "$LOADGEN" "$@" "${source[@]}" -c 1 -r 1 \
 			--idle $((n - 1)) -W 0 -d "${hold_s}s" --connect-timeout 10s --format csv -q \
 			</dev/null >/dev/null 2>>"$TMP/loadgen.err" 3>&- 9>&- &
