@@ -177,8 +177,8 @@ END {
 	printf "connection has the same structures at both ends. Beside them, the %s active clients' msgs/s and p99 at ", active
 	printf "the largest count, and what stopped the model there (bench/point.sh's limits: one process holds at most "
 	printf "the hard descriptor limit; multi-process models spread further over more workers). One sample per "
-	printf "point unless the run had rounds (then the median): memory figures repeat to well under 1%%, the msgs/s "
-	printf "beside them do not.\n\n"
+	printf "point unless the run had rounds (then the median); how much these figures vary: bench/README.md, "
+	printf "\"Toward a million connections\".\n\n"
 	printf "| model | largest count | opened in | user KiB/conn | kernel KiB/conn | there: user + kernel | at %s: user + kernel | active msgs/s, p99 | stopped by |\n", target_label(target)
 	printf "|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
 	printf "%s\n", rows

@@ -5,7 +5,7 @@
 #   gnuplot -e "rundir='results/...'; fmt='png'; target='1M'" bench/c1m.gp
 #
 # bench/report.sh calls it for both formats. It reads rundir/data/common.gp
-# (the footer) and rundir/data/c1m.dat (bench/c1m.awk: "index model N
+# (the footer: footer1, footer2_c1m) and rundir/data/c1m.dat (bench/c1m.awk: "index model N
 # user_mib kernel_mib target_user_gib target_kernel_gib"; NaN where the
 # kernel's figures could not be read).
 
@@ -44,15 +44,15 @@ nan0(x) = (x == x) ? x : 0
 set multiplot layout 1,2 title sprintf("Idle connections: what they cost in memory, measured and projected (less is better)%s", (unpinned ? " · " . unpinned_label : "") . (net_label ne "" ? " · " . net_label : "")) font ",14"
 set bmargin 7
 set label 900 footer1 at screen 0.01, 0.035 left font ",8" textcolor rgb "#777777"
-set label 899 footer2_once at screen 0.01, 0.012 left font ",8" textcolor rgb "#777777"
+set label 899 footer2_c1m at screen 0.01, 0.012 left font ",8" textcolor rgb "#777777"
 
-set title "measured: at the largest count each model reached here (label), MiB" font ",12"
+set title "measured, at the count on each bar (MiB)" font ",12"
 plot dat using 4:xtic(2) title "user (PSS)" lc rgb user_colour, \
      '' using (nan0($5)) title "kernel (server's half)" lc rgb kernel_colour, \
      '' using 0:($4 + nan0($5)):(sprintf("%dk", $3 / 1000)) with labels offset 0,0.7 font ",9" notitle
 
 unset label 899
-set title sprintf("projected: %s connections at the cost per connection measured, GiB", target) font ",12"
+set title sprintf("projected to %s connections (GiB)", target) font ",12"
 plot dat using 6:xtic(2) title "user (PSS)" lc rgb user_colour, \
      '' using (nan0($7)) title "kernel (server's half)" lc rgb kernel_colour
 

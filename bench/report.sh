@@ -130,6 +130,8 @@ mkdir -p "$run_dir/data"
 	# The capacity (one search per point) and the intervals (first round).
 	echo "footer2_once = $(gp_string "one search per point, no interval · $footer_run")"
 	echo "footer2_first = $(gp_string "first round of the open-loop point · $footer_run")"
+	# The memory of idle connections (bench/c1m.gp): medians of the rounds.
+	echo "footer2_c1m = $(gp_string "the median of each idle point's rounds · $footer_run")"
 	echo "net_label = $(gp_string "$net_label")"
 	echo "unpinned = $((pinned == 0 ? 1 : 0))"
 	echo "unpinned_label = $(gp_string "$unpinned_label")"

@@ -1,0 +1,41 @@
+npoints = 0
+wl_size = 0
+wl_pipeline = 0
+wl_conns = 0
+wl_rate = 0
+has_cb = 0
+has_unresolved = 0
+nblocks = 12
+array T[12]
+array LT[12]
+T[1] = "thread (not run)"
+LT[1] = 3
+T[2] = "select (not run)"
+LT[2] = 5
+T[3] = "poll (not run)"
+LT[3] = 6
+T[4] = "epoll-lt (not run)"
+LT[4] = 7
+T[5] = "epoll-et (not run)"
+LT[5] = 8
+T[6] = "reactors (not run)"
+LT[6] = 10
+T[7] = "uring (not run)"
+LT[7] = 11
+T[8] = "uring-multishot (not run)"
+LT[8] = 12
+T[9] = "libevent (not run)"
+LT[9] = 13
+T[10] = "coroutine (not run)"
+LT[10] = 14
+T[11] = "leader-follower (not run)"
+LT[11] = 15
+T[12] = "epoll-procs (not run)"
+LT[12] = 16
+note = ""
+note_lines = 0
+array N[1]
+xmin = 1
+xmax = 10
+ylo = 1
+yhi = 10
