@@ -208,7 +208,7 @@ $(SLOWDOWN_SO): tests/tools/preload/slowdown.c
 deps:
 	@tests/ensure-packages $(ALL_PACKAGES)
 
-SHELL_SCRIPTS := tests/ensure-packages .ci/run $(wildcard bench/*.sh)
+SHELL_SCRIPTS := tests/ensure-packages tests/tools/ssh-netns .ci/run $(wildcard bench/*.sh)
 
 lint:
 	@tests/ensure-packages clang-format shellcheck

@@ -123,7 +123,7 @@ check)
 		sys_rc=0
 		{
 			echo
-			echo "### System calls and context switches per message (1 connection, closed loop)"
+			echo "### System calls and context switches per message (1 connection, one message at a time)"
 			echo
 			awk -f "$BENCH_DIR/compare-syscalls.awk" "$BASELINE/syscalls.csv" "$run/syscalls.csv" || sys_rc=$?
 		} >>"$run/check.md"

@@ -4,8 +4,9 @@
 #   awk [-v thr_calls=0.5] [-v thr_ctx=0.5] -f bench/compare-syscalls.awk BASE.csv NOW.csv
 #
 # Each file is bench/syscalls.sh --gate's CSV (model, messages, counter,
-# metric, count, per_msg): one connection in a closed loop, where every echo
-# is exactly the model's calls and the server sleeps once per message. So
+# metric, count, per_msg): one connection, one message at a time, where
+# every echo is exactly the model's calls and the server sleeps once per
+# message. So
 # the figures do not depend on the machine's speed: unchanged, a model's
 # calls per message agree to within a few hundredths (start-up and the
 # stop, a few dozen calls, spread over thousands of messages), and one
@@ -117,7 +118,7 @@ END {
 					verdict = "**REGRESSED**"
 					flagged = 1
 					what = (c == "ctx_switches") ? "context switches" : (c == "other" ? "system calls not counted by name" : (c == "total" ? "system calls in all" : "system call " c))
-					problem[++nbad] = sprintf("REGRESSION: %s: %s %+.2f per message (%s -> %s at 1 connection, closed loop; threshold +%.2f)",
+					problem[++nbad] = sprintf("REGRESSION: %s: %s %+.2f per message (%s -> %s at 1 connection, one message at a time; threshold +%.2f)",
 					    m, what, n - b, fmt(b), fmt(n), thr)
 				} else if (n - b >= thr) {
 					verdict = "**REGRESSED** (above)"

@@ -23,7 +23,7 @@
 #    (bench/paired.awk, the rule and its thresholds: bench/README.md, "The
 #    paired gate"), and prints a Markdown table and one line per problem.
 # 4. Compares the system calls and context switches per message of both
-#    builds at one connection in a closed loop, where they do not depend on
+#    builds at one connection, one message at a time, where they do not depend on
 #    the machine's speed (bench/syscalls.sh --gate, bench/compare-syscalls.awk):
 #    one extra call per message is caught exactly. PAIRED_SYSCALLS=0 skips it.
 #
@@ -315,7 +315,7 @@ rc=0
 	done
 	if [[ -n $sys_report ]]; then
 		echo
-		echo "### System calls and context switches per message (1 connection, closed loop)"
+		echo "### System calls and context switches per message (1 connection, one message at a time)"
 		echo
 		echo "$sys_report"
 	fi

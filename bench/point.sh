@@ -43,7 +43,8 @@
 # PIN (1; 0 pins nothing), SERVER_CPU (0), CLIENT_CPU (1), WARMUP (0.2 s),
 # DURATION (1 s: closed), IDLE_DURATION, CHURN_DURATION and SIZE_DURATION
 # (DURATION's by default), OPEN_DURATION (2 s), CLOSED_SIZE (64), IDLE_ACTIVE
-# (4), OPEN_CONNS (16), SIZE_CONNS (16), CAPACITY_DURATION (0.4 s),
+# (4), OPEN_CONNS (16), OPEN_MAX_IN_FLIGHT (the open loop's --max-in-flight;
+# none by default), SIZE_CONNS (16), CAPACITY_DURATION (0.4 s),
 # CAPACITY_START (4000), CAPACITY_RESOLUTION (5), CAPACITY_TIME (60 s),
 # INTERVAL_DIR (the open loop's --interval lines, 100 ms each, go to
 # INTERVAL_DIR/open-X-MODEL-rROUND.csv; none by default), LOADGEN_THREADS (1),
@@ -65,6 +66,9 @@
 # left empty). MAX_MAP_COUNT: vm.max_map_count, read from /proc unless given.
 # SERVER_NETNS and CLIENT_NETNS: network namespaces (bench/lib.sh netns_up)
 # to run the server (on NETNS_SERVER_ADDR) and the load generators in.
+# SERVER_SSH (a host) and CLIENT_SSH (hosts, comma-separated): run the server,
+# and one measuring load generator per host, there, through REMOTE_SHELL
+# ("ssh -o BatchMode=yes" by default): see "Other hosts" below.
 #
 # Sourced (by bench/run.sh) it only defines the point's functions:
 # point_params, why_not, warmup_for, run_overhead_s.
@@ -93,6 +97,7 @@ IDLE_DURATION=${IDLE_DURATION:-$DURATION}
 CHURN_DURATION=${CHURN_DURATION:-$DURATION}
 SIZE_DURATION=${SIZE_DURATION:-$DURATION}
 OPEN_DURATION=${OPEN_DURATION:-2}
+OPEN_MAX_IN_FLIGHT=${OPEN_MAX_IN_FLIGHT:-}
 CLOSED_SIZE=${CLOSED_SIZE:-64}
 IDLE_ACTIVE=${IDLE_ACTIVE:-4}
 OPEN_CONNS=${OPEN_CONNS:-16}
@@ -273,6 +278,18 @@ why_not() {
 		return 0
 	}
 	! model_not_run "$model" "$workload" "$conns" || return 0
+	if remote; then
+		if (($4 > 0)); then
+			echo "idle connections are counted in the server's /proc: not with SERVER_SSH or CLIENT_SSH"
+			return 0
+		elif [[ $workload == unix ]]; then
+			echo "a Unix socket does not reach another host"
+			return 0
+		elif [[ $workload == cap* ]]; then
+			echo "a capacity search is one load generator's steps: not merged across hosts"
+			return 0
+		fi
+	fi
 	! model_tasks_per_conn "$model" || tasks=$conns
 	if (($(server_fds_per_process "$model" "$conns") + LIMIT_MARGIN > FD_LIMIT ||
 		$3 + LIMIT_MARGIN > FD_LIMIT)); then
@@ -286,6 +303,90 @@ why_not() {
 	elif [[ $(model_task "$model") == thread || $(model_workers "$model") == thread ]] &&
 		((2 * tasks + 1000 > MAX_MAP_COUNT)); then
 		echo "vm.max_map_count ($MAX_MAP_COUNT) too low for $tasks thread stacks in one process"
+	fi
+}
+
+# ---- other hosts (SERVER_SSH, CLIENT_SSH) ------------------------------------------
+# The server on one host and a load generator on each of several, reached
+# through REMOTE_SHELL HOST COMMAND-LINE, as ssh is: the command line is one
+# string for the host's shell. Every host has this checkout, built, at the
+# same path. The clients reach the server at SERVER_ADDR (by default
+# SERVER_SSH's host part); the load generators connect first, start at one
+# instant (loadgen --start-at) and their reports are merged into the point's
+# (loadgen merge). The server's figures come from loadgen --server-pid,
+# which must run beside the server: none here.
+
+REMOTE_SHELL=${REMOTE_SHELL:-ssh -o BatchMode=yes}
+CLIENT_SSH=${CLIENT_SSH:-} SERVER_SSH=${SERVER_SSH:-}
+read -r -a CLIENT_HOSTS <<<"${CLIENT_SSH//,/ }"
+SERVER_ADDR=${SERVER_ADDR:-${SERVER_SSH#*@}}
+# Seconds the load generators get to connect before their common start.
+REMOTE_START_S=2
+
+# remote: true when a host other than this one takes part.
+remote() {
+	[[ -n ${SERVER_SSH:-} || ${#CLIENT_HOSTS[@]} -gt 0 ]]
+}
+
+# on_host HOST WORD...: runs the words on HOST (REMOTE_SHELL), quoted into
+# one command line.
+on_host() {
+	local host=$1 shell
+	shift
+	read -r -a shell <<<"$REMOTE_SHELL"
+	"${shell[@]}" "$host" "$(printf '%q ' "$@")"
+}
+
+# remote_server_start WORD...: the server's command on SERVER_SSH, where it
+# first writes its pid to REMOTE_PIDFILE, for remote_server_stop.
+remote_server_start() {
+	local shell
+	read -r -a shell <<<"$REMOTE_SHELL"
+	"${shell[@]}" "$SERVER_SSH" "echo \$\$ >$REMOTE_PIDFILE && exec $(printf '%q ' "$@")"
+}
+
+# remote_server_stop: SIGTERM to the server on SERVER_SSH, then waits for
+# REMOTE_SHELL to return its exit status (30 s at most). Sets SERVER_EXIT.
+remote_server_stop() {
+	# shellcheck disable=SC2016 # the host's shell expands them
+	on_host "$SERVER_SSH" sh -c 'kill -TERM "$(cat "$1")"; rm -f "$1"' stop "$REMOTE_PIDFILE" 2>/dev/null || true
+	wait_exit "$WRAP_PID" 30
+	SERVER_EXIT=$WAITED
+	SERVER_PID=
+}
+
+# run_remote_clients LOADGEN_CSV: the measuring load generators, one on
+# each CLIENT_SSH host (or here, when only the server is remote), the
+# point's connections (and rate) shared among them, started together;
+# their JSON reports merged into LOADGEN_CSV. Sets LG_EXIT (the first
+# failure's status, or 0).
+run_remote_clients() {
+	local out=$1 hosts=("${CLIENT_HOSTS[@]}") n i conns pids=() reports=() start_at rc
+	((${#hosts[@]} > 0)) || hosts=("")
+	n=${#hosts[@]}
+	start_at=$(awk -v now="$(date +%s.%N)" -v s="$REMOTE_START_S" -v c="$P_CONNS" 'BEGIN { printf "%.3f", now + s + c * 0.001 }')
+	for ((i = 0; i < n; i++)); do
+		conns=$((P_CONNS / n + (i < P_CONNS % n ? 1 : 0)))
+		set_loadgen_args "$conns" "$(awk -v r="$P_RATE" -v c="$conns" -v t="$P_CONNS" 'BEGIN { printf "%d", r * c / t }')" json
+		LG_ARGS+=(--start-at "$start_at")
+		reports+=("$TMP/loadgen-$i.json")
+		if [[ -n ${hosts[i]} ]]; then
+			on_host "${hosts[i]}" "${client_pin[@]}" timeout -k 2 "$LG_LIMIT_S" "$LOADGEN" "${LG_ARGS[@]}" \
+				</dev/null >"${reports[i]}" 2>>"$TMP/loadgen.err" 3>&- 9>&- &
+		else
+			"${client_pin[@]}" timeout -k 2 "$LG_LIMIT_S" "$LOADGEN" "${LG_ARGS[@]}" \
+				</dev/null >"${reports[i]}" 2>>"$TMP/loadgen.err" 3>&- 9>&- &
+		fi
+		pids+=("$!")
+	done
+	LG_EXIT=0
+	for i in "${!pids[@]}"; do
+		rc=0
+		wait "${pids[i]}" || rc=$?
+		((LG_EXIT != 0)) || LG_EXIT=$rc
+	done
+	if ! "$LOADGEN" merge --format csv "${reports[@]}" >"$out" 2>>"$TMP/loadgen.err"; then
+		((LG_EXIT != 0)) || LG_EXIT=2
 	fi
 }
 
@@ -336,6 +437,10 @@ wait_conns() {
 stop_server() {
 	SERVER_EXIT=
 	[[ -n "${SERVER_PID:-}" ]] || return 0
+	if [[ -n ${SERVER_SSH:-} ]]; then
+		remote_server_stop
+		return 0
+	fi
 	local children=() pid deadline_ms
 	deadline_ms=$(($(now_ms) + 5000))
 	while [[ -n ${SERVER_PORT:-} ]] && ! listen_queue_empty "$SERVER_PORT" && (($(now_ms) < deadline_ms)); do
@@ -403,6 +508,39 @@ stop_holder() {
 		wait_exit "$pid" 5
 	done
 	HOLDER_PIDS=()
+}
+
+# set_loadgen_args CONNECTIONS RATE FORMAT: LG_ARGS (and LG_LINE, for the
+# log), the measuring load generator's options for the point, with that
+# many connections at that rate (the open loop's) and report format.
+set_loadgen_args() {
+	LG_ARGS=("${reach[@]}" -c "$1" -t "$LOADGEN_THREADS" -s "$P_SIZE"
+		-W "$(awk -v s="$WARMUP_S" 'BEGIN { printf "%.0f", s * 1000 }')ms"
+		-d "$(awk -v s="$P_DUR" 'BEGIN { printf "%.0f", s * 1000 }')ms"
+		--seed "$SEED" --connect-timeout 10s --format "$3")
+	# A capacity search logs its steps (stderr, into logs/loadgen.log).
+	[[ -n $P_TARGET ]] || LG_ARGS+=(-q)
+	case "$WORKLOAD" in
+	churn) LG_ARGS+=(--churn) ;;
+	open)
+		LG_ARGS+=(-r "$2")
+		[[ -z $OPEN_MAX_IN_FLIGHT ]] || LG_ARGS+=(--max-in-flight "$OPEN_MAX_IN_FLIGHT")
+		# (Another host's load generator would write its lines there.)
+		if [[ -n $INTERVAL_DIR ]] && ! remote; then
+			mkdir -p "$INTERVAL_DIR"
+			LG_ARGS+=(--interval 100ms --interval-file "$INTERVAL_DIR/open-$X-$MODEL-r$ROUND.csv")
+		fi
+		;;
+	cap1ms | cap10ms)
+		# One message in flight per connection: each is a client that waits
+		# for its answer, so a server is not credited with what pipelined
+		# batches would save it.
+		LG_ARGS+=(-r "$CAPACITY_START" --search "p99<=$P_TARGET" --max-in-flight 1
+			--search-resolution "$CAPACITY_RESOLUTION" --search-time "${CAPACITY_TIME}s")
+		;;
+	esac
+	[[ $LOADGEN_SERVER_PID != 1 ]] || LG_ARGS+=(--server-pid "$SERVER_PID")
+	LG_LINE="${LG_ARGS[*]}"
 }
 
 # source_address I: the I-th source address (from 0) a point's idle
@@ -593,6 +731,8 @@ point_main() {
 		# This script and the load generator share the client's CPU.
 		taskset -cp "$CLIENT_CPU" $$ >/dev/null
 	fi
+	# The load generators on other hosts cannot sample the server's /proc.
+	! remote || LOADGEN_SERVER_PID=0
 	read -r -a wrap <<<"${SERVER_WRAP:-}"
 	read -r -a args <<<"$SERVER_ARGS_USED"
 	if [[ -z ${LOADGEN_SERVER_PID:-} ]]; then
@@ -605,12 +745,16 @@ point_main() {
 	trap point_cleanup EXIT
 	trap 'exit 130' INT TERM HUP
 
-	# The server, on a free TCP port or (unix) a socket file of the point's.
-	local listen=(-p 0) reach
+	# The server, on a free TCP port or (unix) a socket file of the point's;
+	# on SERVER_SSH through remote_server_start.
+	local listen=(-p 0) reach start=()
 	[[ -z ${SERVER_NETNS:-} ]] || listen=(-b "$NETNS_SERVER_ADDR" -p 0)
+	! remote || listen=(-b "$SERVER_ADDR" -p 0)
 	[[ $WORKLOAD != unix ]] || listen=(-u "$TMP/echo.sock")
+	[[ -z ${SERVER_SSH:-} ]] || start=(remote_server_start)
+	REMOTE_PIDFILE="/tmp/echo-bench-$$.pid"
 	if ! start_ready "$READY_TIMEOUT_MS" "$TMP/server.out" "$TMP/server.err" \
-		"${server_pin[@]}" "${wrap[@]}" "$SERVERS_DIR/echo-$MODEL" "${listen[@]}" "${args[@]}"; then
+		"${start[@]}" "${server_pin[@]}" "${wrap[@]}" "$SERVERS_DIR/echo-$MODEL" "${listen[@]}" "${args[@]}"; then
 		WRAP_PID=$READY_PID SERVER_PID=$READY_PID
 		reason="server did not start: $READY_REASON"
 		stop_server
@@ -621,6 +765,10 @@ point_main() {
 	WRAP_PID=$READY_PID SERVER_PID=$READY_PID SERVER_PORT=$READY_PORT
 	reach=(-p "$SERVER_PORT")
 	[[ -z ${SERVER_NETNS:-} ]] || reach=(-H "$NETNS_SERVER_ADDR" -p "$SERVER_PORT")
+	if remote; then
+		reach=(-H "$SERVER_ADDR" -p "$SERVER_PORT")
+		SERVER_PORT="" # its listen queue is on another host
+	fi
 	if [[ $WORKLOAD == unix ]]; then
 		SERVER_PORT="" # no listen queue to watch by port
 		reach=(-u "$TMP/echo.sock")
@@ -632,7 +780,7 @@ point_main() {
 			return 0
 		}
 	fi
-	SERVER_BASE_SOCKETS=$(server_sockets "$SERVER_PID")
+	remote || SERVER_BASE_SOCKETS=$(server_sockets "$SERVER_PID")
 
 	# The idle connections, held by a first load generator (one of them sends
 	# a message a second: bin/loadgen needs one active connection).
@@ -654,38 +802,18 @@ point_main() {
 		fi
 	fi
 
-	# The measuring load generator.
-	local lg_args=("${reach[@]}" -c "$P_CONNS" -t "$LOADGEN_THREADS" -s "$P_SIZE"
-		-W "$(awk -v s="$WARMUP_S" 'BEGIN { printf "%.0f", s * 1000 }')ms"
-		-d "$(awk -v s="$P_DUR" 'BEGIN { printf "%.0f", s * 1000 }')ms"
-		--seed "$SEED" --connect-timeout 10s --format csv)
-	# A capacity search logs its steps (stderr, into logs/loadgen.log).
-	[[ -n $P_TARGET ]] || lg_args+=(-q)
-	case "$WORKLOAD" in
-	churn) lg_args+=(--churn) ;;
-	open)
-		lg_args+=(-r "$P_RATE")
-		if [[ -n $INTERVAL_DIR ]]; then
-			mkdir -p "$INTERVAL_DIR"
-			lg_args+=(--interval 100ms --interval-file "$INTERVAL_DIR/open-$X-$MODEL-r$ROUND.csv")
-		fi
-		;;
-	cap1ms | cap10ms)
-		# One message in flight per connection: each is a client that waits
-		# for its answer, so a server is not credited with what pipelined
-		# batches would save it.
-		lg_args+=(-r "$CAPACITY_START" --search "p99<=$P_TARGET" --max-in-flight 1
-			--search-resolution "$CAPACITY_RESOLUTION" --search-time "${CAPACITY_TIME}s")
-		;;
-	esac
-	[[ $LOADGEN_SERVER_PID != 1 ]] || lg_args+=(--server-pid "$SERVER_PID")
-	LG_LINE="${lg_args[*]}"
+	# The measuring load generator (on other hosts: run_remote_clients).
 	LG_EXIT=0
-	"${client_pin[@]}" timeout -k 2 "$LG_LIMIT_S" "$LOADGEN" "${lg_args[@]}" \
-		</dev/null >"$TMP/loadgen.csv" 2>>"$TMP/loadgen.err" 3>&- 9>&- &
-	LG_PID=$!
-	wait "$LG_PID" || LG_EXIT=$?
-	LG_PID=
+	if remote; then
+		run_remote_clients "$TMP/loadgen.csv"
+	else
+		set_loadgen_args "$P_CONNS" "$P_RATE" csv
+		"${client_pin[@]}" timeout -k 2 "$LG_LIMIT_S" "$LOADGEN" "${LG_ARGS[@]}" \
+			</dev/null >"$TMP/loadgen.csv" 2>>"$TMP/loadgen.err" 3>&- 9>&- &
+		LG_PID=$!
+		wait "$LG_PID" || LG_EXIT=$?
+		LG_PID=
+	fi
 	write_kernel_line "$kernel_before"
 	case $LG_EXIT in 124 | 137) LG_EXIT=timeout ;; esac
 	emit_after_stop "" "" "$TMP/loadgen.csv"

@@ -80,6 +80,7 @@ fi
 network=$(env_get network)
 net_label=""
 [[ $network != two\ network\ namespaces* ]] || net_label="NETNS: server and client in two network namespaces (veth)"
+[[ $network != other\ hosts* ]] || net_label="REMOTE: server and load generators on other hosts (SERVER_SSH, CLIENT_SSH)"
 unpinned_label=""
 if [[ "$pinned" == 0 ]]; then
 	unpinned_label=$pinning

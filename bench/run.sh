@@ -549,6 +549,17 @@ if [[ $BENCH_NET == netns ]]; then
 	network="two network namespaces joined by a veth pair: the server in $SERVER_NETNS ($NETNS_SERVER_ADDR), the load generator in $CLIENT_NETNS ($NETNS_CLIENT_ADDR)"
 	note "network: $network"
 fi
+# SERVER_SSH, CLIENT_SSH: the server and the load generators on other hosts
+# (bench/point.sh, "other hosts"), through the same prefixes as the
+# namespaces'.
+if [[ -n ${SERVER_SSH:-} || -n ${CLIENT_SSH:-} ]]; then
+	[[ -z $BENCH_NET ]] || die "BENCH_NET=netns and SERVER_SSH/CLIENT_SSH: one or the other"
+	server_addr=${SERVER_ADDR:-${SERVER_SSH#*@}}
+	[[ -n $server_addr ]] ||
+		die "CLIENT_SSH without SERVER_SSH: set SERVER_ADDR, the address of this host the load generators reach"
+	network="other hosts through ${REMOTE_SHELL:-ssh -o BatchMode=yes}: the server on ${SERVER_SSH:-this host} ($server_addr), a load generator on each of ${CLIENT_SSH:-this host}, started together and merged into one point"
+	note "network: $network"
+fi
 
 # ---- env.txt -----------------------------------------------------------------
 

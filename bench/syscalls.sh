@@ -49,14 +49,18 @@
 #
 # --gate CSV: the regression gate's count (bench/check.sh, bench/paired.sh;
 # compared by bench/compare-syscalls.awk). Each model runs one bench point,
-# bench/point.sh MODEL closed 1 (the bench's server options and pinning),
-# with no warm-up for SYSCALLS_GATE_SECONDS (0.5; doubled, up to 8 times,
-# while it echoes under GATE_MIN_MESSAGES, 2000) and the counter as its
-# SERVER_WRAP: one connection in a closed loop, one message in flight, so
-# each echo is exactly the model's calls and the calls per message do not
-# depend on the machine's speed; nor do the times the server goes to sleep
-# (once per message: its reply has to reach the client and the next
-# request come back). The messages are the load generator's (the row's
+# bench/point.sh MODEL open SYSCALLS_GATE_RATE (the bench's server options
+# and pinning) with one connection and one message in flight
+# (OPEN_MAX_IN_FLIGHT=1), no warm-up, for SYSCALLS_GATE_SECONDS (1; doubled,
+# up to 8 times, while it echoes under GATE_MIN_MESSAGES, 2000) and the
+# counter as its SERVER_WRAP: one message at a time, due 0.5 ms after the
+# last (2000 a second), so each echo is exactly the model's calls and the
+# calls per message do not depend on the machine's speed; nor do the times
+# the server goes to sleep (once per message). Not a closed loop: there the
+# next request can arrive before the server's read after an echo
+# (epoll-et's, which expects EAGAIN), a race whose outcome moved epoll-et
+# by 0.63 calls a message on a busy machine; nor an open loop without the
+# bound, where two messages sent close together are read as one. The messages are the load generator's (the row's
 # messages: with no warm-up, every echo but one in flight at the end). With
 # perf, the calls of GATE_CALLS are counted by name besides the table's
 # columns, and the voluntary context switches ("ctx_switches": the
@@ -88,7 +92,8 @@ if [[ ${1:-} == --gate ]]; then
 	SYSCALLS_POINTS=1
 	SYSCALLS_OUT=""
 fi
-SYSCALLS_GATE_SECONDS=${SYSCALLS_GATE_SECONDS:-0.5}
+SYSCALLS_GATE_SECONDS=${SYSCALLS_GATE_SECONDS:-1}
+SYSCALLS_GATE_RATE=2000
 GATE_MIN_MESSAGES=2000
 SYSCALLS_RATE=${SYSCALLS_RATE:-2000}
 SYSCALLS_SECONDS=${SYSCALLS_SECONDS:-2}
@@ -212,15 +217,15 @@ WRAP=()
 [[ -z $SERVER_WRAP ]] || read -r -a WRAP <<<"$SERVER_WRAP"
 if [[ -n $GATE_CSV ]]; then
 	[[ $SYSCALLS_GATE_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] ||
-		die "SYSCALLS_GATE_SECONDS=$SYSCALLS_GATE_SECONDS: seconds, such as 0.5"
+		die "SYSCALLS_GATE_SECONDS=$SYSCALLS_GATE_SECONDS: seconds, such as 0.6"
 	[[ -x "$ROOT/bench/point.sh" ]] || die "bench/point.sh is missing: --gate runs each model through it"
 	GATE_HEADER=$("$ROOT/bench/point.sh" --header)
 	echo "model,messages,counter,metric,count,per_msg" >"$GATE_CSV"
 fi
 
 # run_gate MODEL [OPTION]: --gate's run, one bench point (bench/point.sh:
-# the bench's server options and pinning) at 1 connection in a closed loop,
-# no warm-up, the server under the counter (SERVER_WRAP of point.sh), then
+# the bench's server options and pinning) at 1 connection, one message at a
+# time (the open loop at SYSCALLS_GATE_RATE), no warm-up, the server under the counter (SERVER_WRAP of point.sh), then
 # SERVER_WRAP's own prefix. Appends the counts to GATE_CSV and sets ROW to
 # the table's row, or to why it failed (and returns 1).
 run_gate() {
@@ -236,8 +241,9 @@ run_gate() {
 		rm -f "$TMP/count"
 		status=failed messages=0
 		row=$(SERVERS_DIR="$BIN" LOADGEN="$LOADGEN" SERVER_WRAP="$wrap${SERVER_WRAP:+ $SERVER_WRAP}" \
-			SERVER_EXTRA_ARGS="$option" WARMUP=0 DURATION="$seconds" BENCH_LOCK_HELD=1 LOADGEN_SERVER_PID=1 \
-			"$ROOT/bench/point.sh" "$model" closed 1 "$try" 2>>"$TMP/point.err" 9>&-) || row="$model,closed,1,$try,failed,bench/point.sh exit $?"
+			SERVER_EXTRA_ARGS="$option" WARMUP=0 OPEN_CONNS=1 OPEN_MAX_IN_FLIGHT=1 OPEN_DURATION="$seconds" BENCH_LOCK_HELD=1 \
+			LOADGEN_SERVER_PID=1 "$ROOT/bench/point.sh" "$model" open "$SYSCALLS_GATE_RATE" "$try" \
+			2>>"$TMP/point.err" 9>&-) || row="$model,open,$SYSCALLS_GATE_RATE,$try,failed,bench/point.sh exit $?"
 		read -r status messages < <(awk -F, -v header="$GATE_HEADER" 'BEGIN { n = split(header, h, ","); for (i = 1; i <= n; i++) c[h[i]] = i }
 			{ print $c["status"], ($c["messages"] == "" ? 0 : $c["messages"]) }' <<<"$row")
 		if [[ $status == failed || $status == error ]]; then
@@ -436,7 +442,7 @@ failed=0
 		"git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$ROOT" diff --quiet HEAD -- servers 2>/dev/null || echo ' (servers modified)')."
 	echo "Counted with $method."
 	if [[ -n $GATE_CSV ]]; then
-		echo "Load: bin/loadgen closed loop, 1 connection, one 64-byte message at a time for ${SYSCALLS_GATE_SECONDS} s, no warm-up" \
+		echo "Load: bin/loadgen open loop, 1 connection, one 64-byte message at a time, ${SYSCALLS_GATE_RATE} a second, for ${SYSCALLS_GATE_SECONDS} s, no warm-up" \
 			"(the regression gate's count: each echo is exactly the model's calls)${SERVER_WRAP:+; servers run under \`$SERVER_WRAP\`}."
 	else
 		echo "Load: bin/loadgen open loop, ${SYSCALLS_RATE} messages/s in all for ${SYSCALLS_SECONDS} s, 64-byte messages, no warm-up."

@@ -33,6 +33,12 @@ setup() {
 	[[ -n "$CSV_HEADER" ]] || fail "bench/point.sh --header printed nothing"
 }
 
+# A test that makes network namespaces names them in NETNS_MADE until it
+# removes them: removed here when it fails first.
+teardown() {
+	[[ -z ${NETNS_MADE:-} ]] || netns_down "$NETNS_MADE"
+}
+
 need_gnuplot() {
 	command -v gnuplot >/dev/null 2>&1 || skip "gnuplot is not installed (Debian: gnuplot-nox)"
 }
@@ -458,7 +464,7 @@ bench_report() {
 @test "run.sh: refuses an unknown profile, model or workload before running anything" {
 	run bench_run BENCH=huge
 	assert_failure
-	assert_output --partial "BENCH=huge: use smoke, quick, default, full or unpinned"
+	assert_output --partial "BENCH=huge: use smoke, quick, default, full, unpinned or c1m"
 	run bench_run MODELS="epoll kqueue"
 	assert_failure
 	assert_output --partial "unknown model 'epoll'"
@@ -1022,6 +1028,45 @@ netns_possible() {
 	grep -q '^net_label = "NETNS' "$dir/data/common.gp" || fail "the charts do not say so"
 	# Nothing of it is left.
 	assert_equal "$(ip netns list | sort)" "$before"
+}
+
+@test "SERVER_SSH and CLIENT_SSH: the server on one host, a load generator on each of two, through REMOTE_SHELL (a stand-in that runs the command line in a network namespace), started together and merged into one point" {
+	need_gnuplot
+	local why t="$BATS_TEST_TMPDIR" n="ebssh$$" root_ns
+	why=$(netns_possible) || skip "$why"
+	# The "hosts": two namespaces joined by a veth pair (bench/lib.sh), the
+	# server's at 10.77.0.1; both clients in the second. The stand-in
+	# (tests/tools/ssh-netns) notes the namespace each command ran in.
+	netns_up "$n" || fail "cannot make the namespaces"
+	NETNS_MADE=$n
+	real_bench_run 120 REMOTE_SHELL="$ROOT/tests/tools/ssh-netns" SSH_NETNS_LOG="$t/hosts.log" \
+		SERVER_SSH="$n-srv" SERVER_ADDR=10.77.0.1 CLIENT_SSH="$n-cli,$n-cli" PIN=0 \
+		MODELS="epoll-lt thread" WORKLOADS="closed open idle" CLOSED_POINTS=4 OPEN_RATE=2000 IDLE_POINTS=10
+	netns_down "$n"
+	NETNS_MADE=
+	local dir="$t/results/latest"
+	run awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+		{ print $1, $2, $3, $5, $c["connections"], ($c["messages"] > 0), $c["server_us_per_msg"] ($6 == "" ? "" : ": " $6) }' "$dir/raw.csv"
+	# Two load generators of 2 connections each, merged: 4 (the smoke
+	# profile's open loop has 4 too); no server figures (no --server-pid).
+	assert_line "epoll-lt closed 4 ok 4 1 "
+	assert_line "thread closed 4 ok 4 1 "
+	assert_line "epoll-lt open 2000 ok 4 1 "
+	assert_line "epoll-lt idle 10 not-run 2 0 : idle connections are counted in the server's /proc: not with SERVER_SSH or CLIENT_SSH"
+	# Each server was stopped on its host (SIGTERM to the pid it wrote
+	# there) and exited 0, its status brought back by the remote shell.
+	run awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $5 == "ok" { print $c["server_exit"] }' "$dir/raw.csv"
+	assert_output $'0\n0\n0\n0'
+	# Each point that ran: its server on the first host (and its stop),
+	# two load generators on the second; three namespaces, ours apart.
+	root_ns=$(readlink /proc/self/ns/net)
+	run awk -v n="$n" '$1 == n "-cli" { cli[$2] = 1; c++ } $1 == n "-srv" { srv[$2] = 1 }
+		END { for (k in cli) nc++; for (k in srv) ns++; for (k in cli) cns = k; for (k in srv) sns = k
+			print c, nc, ns, (cns != sns) }' "$t/hosts.log"
+	assert_output "8 1 1 1"
+	! grep -q " $root_ns\$" "$t/hosts.log" || fail "a command ran in our own namespace"
+	grep -q '^network: other hosts through .*ssh-netns: the server on ebssh' "$dir/env.txt" || fail "env.txt does not say so"
+	grep -q '^net_label = "REMOTE' "$dir/data/common.gp" || fail "the charts do not say so"
 }
 
 @test "BENCH_NET=netns: an interrupted run removes its namespaces and its veth pair" {
