@@ -53,9 +53,10 @@ look_text() {
 		;;
 	uring)
 		echo "Look: no readable or writable lines: each wait is one io_uring_enter that hands"
-		echo "the kernel the queued recvs and sends and returns completions (completions=N)."
-		echo "A read line is a recv that completed, its bytes already in the connection's"
-		echo "buffer (no read(2)); a write line is a send that completed."
+		echo "the kernel the queued requests and returns completions (completions=N). A"
+		echo "polled line is a poll that completed: bytes are there, and only now does the"
+		echo "connection take a buffer for its recv. A read line is that recv completed, its"
+		echo "bytes already in the buffer (no read(2)); a write line is a send that completed."
 		;;
 	uring-multishot)
 		echo "Look: as uring, but a connection's one recv stays armed: its read lines come"

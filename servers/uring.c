@@ -226,7 +226,8 @@ static void on_poll(struct conn *c, int res)
 		conn_release_if_idle(c);
 		return;
 	}
-	trace("readable", c->fd, "pending=0");
+	/* A completion, not a readiness event of epoll's: "polled". */
+	trace("polled", c->fd, "pending=0");
 	if (res < 0 && res != -EINTR) {
 		trace("error", c->fd, "op=poll errno=%s", strerror(-res));
 		conn_close(c, "error");

@@ -1246,7 +1246,7 @@ check_without_uring() {
 
 # Seconds, thread id, event, fd=N, key=value details ("%10.6f %7d %-8s
 # fd=%-5d ..."), with the events the README lists.
-TRACE_EVENTS='listen|accept|shed|fork|thread|queue|serve|wait|scan|again|budget|readable|writable|read|write|eof|error|close|stop'
+TRACE_EVENTS='listen|accept|shed|fork|thread|queue|serve|wait|scan|again|budget|readable|writable|polled|read|write|eof|error|close|stop'
 TRACE_LINE="^ *[0-9]+\.[0-9]{6} +[0-9]+ ($TRACE_EVENTS) +fd=-?[0-9]+( +[a-z_]+=[^ ]*)*\$"
 
 trace_has_close() {

@@ -27,7 +27,7 @@ load test_helper
 
 DEMO="$ROOT/bench/demo.sh"
 SYSCALLS="$ROOT/bench/syscalls.sh"
-TRACE_EVENTS='listen|accept|shed|fork|thread|queue|serve|wait|scan|readable|writable|read|write|again|budget|eof|error|close|stop'
+TRACE_EVENTS='listen|accept|shed|fork|thread|queue|serve|wait|scan|readable|writable|polled|read|write|again|budget|eof|error|close|stop'
 # Details are key=value; an errno text has spaces ("errno=Connection reset by peer").
 TRACE_LINE="^ *[0-9]+\.[0-9]{6} +[0-9]+ ($TRACE_EVENTS) +fd=-?[0-9]+( +[a-z_]+=.*)?\$"
 
