@@ -172,9 +172,8 @@ static void conn_free(struct conn *c)
 /* The kernel may still write into c's buffer or report on c while one of
  * its requests is in flight, so a busy c is not freed here: shutdown wakes
  * its requests (a poll reports, a recv returns 0, a send fails), the cancels
- * make sure, and
- * its last completion frees it. The fd stays open until then, so its number
- * cannot be reused meanwhile. */
+ * make sure, and its last completion frees it. The fd stays open until
+ * then, so its number cannot be reused meanwhile. */
 static void conn_close(struct conn *c, const char *reason)
 {
 	trace("close", c->fd, "reason=%s", reason);
@@ -227,7 +226,7 @@ static void on_poll(struct conn *c, int res)
 		return;
 	}
 	/* A completion, not a readiness event of epoll's: "polled". */
-	trace("polled", c->fd, "pending=0");
+	trace("polled", c->fd, "pending=%zu", c->buf.end - c->buf.start);
 	if (res < 0 && res != -EINTR) {
 		trace("error", c->fd, "op=poll errno=%s", strerror(-res));
 		conn_close(c, "error");
