@@ -337,17 +337,8 @@ check_idle_memory() {
 }
 
 # idle_conns_held PID N: the process tree PID holds N descriptors or more.
-# Counted without tree_fd_count's readlink of each one (which leaves out a
-# sanitizer's log file, and under make asan took longer than the holder
-# held 10,000): a log file or two counted makes the wait end at most that
-# many connections early, a few in 10,000.
 idle_conns_held() {
-	local pid total=0 fds
-	for pid in $(tree_pids "$1"); do
-		fds=("/proc/$pid/fd/"*)
-		[[ -L ${fds[0]} ]] && total=$((total + ${#fds[@]}))
-	done
-	((total >= $2))
+	(($(tree_fd_count "$1") >= $2))
 }
 
 @test "an idle connection costs an event loop at most 0.5 KiB of user memory (10,000 held; libevent: 1.25 KiB, its bufferevent)" {
