@@ -3,7 +3,7 @@
 # 1,000,000 would cost at that rate.
 #
 #   awk -v models="select poll ..." -v dat=c1m.dat -v target=1000000 -v active=4 \
-#       -f bench/labels.awk -f bench/c1m.awk kernel.csv raw.csv
+#       -f bench/stats.awk -f bench/labels.awk -f bench/c1m.awk kernel.csv raw.csv
 #
 # raw.csv's idle points (bench/point.sh) give the server's memory with N
 # idle connections held (server_pss_kib: PSS, so that a page shared by
@@ -22,8 +22,9 @@
 # (target - N2), a slope below zero (noise between small counts) taken as 0. A model needs two counts; the first idle point that did not
 # run says what stopped it.
 #
-# dat gets one row per model with a projection: "index model N2 user_mib
-# kernel_mib target_user_gib target_kernel_gib". stdout gets the Markdown
+# dat gets a comment line naming the target ("# 1M"), then one row per
+# model with a projection: "index model N2 user_mib kernel_mib
+# target_user_gib target_kernel_gib". stdout gets the Markdown
 # section, or nothing when no model has two counts. Plain POSIX awk.
 
 BEGIN {
@@ -86,20 +87,12 @@ $col["workload"] == "idle" {
 
 # median(arr, key, count): the median of arr[key, 1..count] ("" for none:
 # the empty ones are left out).
-function median(arr, key, count,    v, nv, i, j, t) {
+function median(arr, key, count,    v, nv, i) {
 	nv = 0
 	for (i = 1; i <= count; i++)
 		if (arr[key, i] != "")
-			v[++nv] = arr[key, i] + 0
-	if (nv == 0)
-		return ""
-	for (i = 2; i <= nv; i++)
-		for (j = i; j > 1 && v[j - 1] > v[j]; j--) {
-			t = v[j]
-			v[j] = v[j - 1]
-			v[j - 1] = t
-		}
-	return nv % 2 ? v[(nv + 1) / 2] : (v[nv / 2] + v[nv / 2 + 1]) / 2
+			v[++nv] = arr[key, i]
+	return stats_median(v, nv)
 }
 
 # The two largest counts of m that ran: sets N1 and N2 (0 when missing).
@@ -155,7 +148,8 @@ END {
 		user_target = u2 + (user_per > 0 ? user_per : 0) * (target - N2)
 		kernel_target = kernel_per != "" ? k2 + (kernel_per > 0 ? kernel_per : 0) * (target - N2) : ""
 		opened = median(open_s_s, b, n[b])
-		nrows++
+		if (nrows++ == 0)
+			printf "# %s\n", target_label(target) >dat
 		printf "%d %s %d %.3f %s %.3f %s\n", nrows - 1, m, N2, u2 / 1024,
 		    (k2 != "" ? sprintf("%.3f", k2 / 1024) : "NaN"), user_target / 1048576,
 		    (kernel_target != "" ? sprintf("%.3f", kernel_target / 1048576) : "NaN") >dat

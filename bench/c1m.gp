@@ -6,8 +6,8 @@
 #
 # bench/report.sh calls it for both formats. It reads rundir/data/common.gp
 # (the footer: footer1, footer2_c1m) and rundir/data/c1m.dat (bench/c1m.awk: "index model N
-# user_mib kernel_mib target_user_gib target_kernel_gib"; NaN where the
-# kernel's figures could not be read).
+# user_mib kernel_mib target_user_gib target_kernel_gib" after a comment
+# line; NaN where the kernel's figures could not be read).
 
 if (!exists("rundir") || !exists("fmt") || !exists("target")) {
 	print "c1m.gp: set rundir, fmt and target with -e"

@@ -205,13 +205,13 @@ new_run_dir() {
 KERNEL_SOCKET_CACHES="TCP TCPv6 sock_inode_cache filp dentry eventpoll_epi eventpoll_pwq"
 
 # kernel_sock_kib: the TCP socket buffers' memory now (/proc/net/sockstat's
-# "mem", in pages).
+# "mem", in pages: IPv4 and IPv6 sockets together).
 kernel_sock_kib() {
 	awk -v page="$(getconf PAGESIZE)" '$1 == "TCP:" {
 		for (i = 2; i < NF; i++)
 			if ($i == "mem")
 				kib += $(i + 1) * page / 1024
-	} END { printf "%d\n", kib }' /proc/net/sockstat /proc/net/sockstat6 2>/dev/null
+	} END { printf "%d\n", kib }' /proc/net/sockstat 2>/dev/null
 }
 
 # kernel_slab_kib: the KiB of the KERNEL_SOCKET_CACHES' objects in use

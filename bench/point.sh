@@ -585,7 +585,7 @@ kernel_sample() {
 	echo "$(kernel_sock_kib) $(kernel_slab_kib)"
 }
 
-# write_kernel_line BEFORE: with KERNEL_CSV set, appends the point's line
+# write_kernel_line BEFORE: with KERNEL_CSV set, appends an idle point's line
 # to it (a header first, into an empty file): how long its idle
 # connections took to open, and how much more the kernel's socket buffers
 # and socket slab caches hold now, with every connection still open, than
@@ -788,8 +788,8 @@ point_main() {
 	# A capacity search is bounded by its --search-time, and its last step
 	# may begin just before that bound.
 	[[ -z $P_TARGET ]] || LG_LIMIT_S=$(awk -v l="$LG_LIMIT_S" -v t="$CAPACITY_TIME" 'BEGIN { printf "%d", l + t }')
-	local kernel_before
-	kernel_before=$(kernel_sample)
+	local kernel_before=""
+	[[ $WORKLOAD != idle ]] || kernel_before=$(kernel_sample)
 	if ((P_IDLE > 0)); then
 		local have opened_ms
 		opened_ms=$(now_ms)
@@ -814,7 +814,7 @@ point_main() {
 		wait "$LG_PID" || LG_EXIT=$?
 		LG_PID=
 	fi
-	write_kernel_line "$kernel_before"
+	[[ -z $kernel_before ]] || write_kernel_line "$kernel_before"
 	case $LG_EXIT in 124 | 137) LG_EXIT=timeout ;; esac
 	emit_after_stop "" "" "$TMP/loadgen.csv"
 }

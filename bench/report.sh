@@ -217,21 +217,21 @@ capacity_section
 # data/c1m.md; nothing when no model ran two idle counts or the run has no
 # kernel.csv (bench/point.sh writes it).
 c1m_section() {
-	local active
+	local active target
 	rm -f "$run_dir/c1m.png" "$run_dir/c1m.svg" "$run_dir/data/c1m.dat" "$run_dir/data/c1m.md"
 	[[ -s "$run_dir/kernel.csv" ]] || return 0
 	active=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
 		$c["workload"] == "idle" { print $c["connections"]; exit }' "$run_dir/raw.csv")
 	awk -v models="${models[*]}" -v dat="$run_dir/data/c1m.dat" -v target="${C1M_TARGET:-1000000}" \
-		-v active="$active" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/c1m.awk" \
+		-v active="$active" -f "$BENCH_DIR/stats.awk" -f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/c1m.awk" \
 		"$run_dir/kernel.csv" "$run_dir/raw.csv" >"$run_dir/data/c1m.md"
 	[[ -s "$run_dir/data/c1m.md" && -s "$run_dir/data/c1m.dat" ]] || {
 		rm -f "$run_dir/data/c1m.md"
 		return 0
 	}
+	target=$(sed -n '1s/^# //p' "$run_dir/data/c1m.dat")
 	for fmt in png svg; do
-		gnuplot -e "rundir='$run_dir'; fmt='$fmt'; target='$(awk -v n="${C1M_TARGET:-1000000}" \
-			'BEGIN { print (n % 1000000 == 0) ? n / 1000000 "M" : n }')'" "$BENCH_DIR/c1m.gp" \
+		gnuplot -e "rundir='$run_dir'; fmt='$fmt'; target='$target'" "$BENCH_DIR/c1m.gp" \
 			2>"$run_dir/data/c1m.$fmt.log" || {
 			cat "$run_dir/data/c1m.$fmt.log" >&2
 			die "gnuplot failed on the c1m chart ($fmt)"

@@ -964,7 +964,7 @@ real_bench_run() {
 		c,idle,300,1,4,300,0.03,0,600
 	EOF
 	run awk -v models="a b c" -v dat="$t/c1m.dat" -v target=1000000 -v active=4 \
-		-f "$ROOT/bench/labels.awk" -f "$ROOT/bench/c1m.awk" "$t/kernel.csv" "$t/raw.csv"
+		-f "$ROOT/bench/stats.awk" -f "$ROOT/bench/labels.awk" -f "$ROOT/bench/c1m.awk" "$t/kernel.csv" "$t/raw.csv"
 	assert_success
 	# User: (11000 - 2000) / 9000 = 1 KiB a connection; 11000 + 990000 KiB
 	# (978 MiB) at 1M. Kernel: 1000 and 10000 KiB (halved), the same slope:
@@ -975,6 +975,7 @@ real_bench_run() {
 	# cost per connection, and 1M costs what 300 did.
 	assert_line "| c | 300 | 0.0 s | ≈0 | 1.00 | 3 MiB + 300 KiB | 3 MiB + 977 MiB | 5000, 300 µs | nothing here |"
 	run cat "$t/c1m.dat"
+	assert_line "# 1M"
 	assert_line "0 a 10000 10.742 9.766 0.955 0.954"
 	assert_line "1 c 300 2.832 0.293 0.003 0.954"
 }
