@@ -1065,7 +1065,12 @@ netns_possible() {
 		END { for (k in cli) nc++; for (k in srv) ns++; for (k in cli) cns = k; for (k in srv) sns = k
 			print c, nc, ns, (cns != sns) }' "$t/hosts.log"
 	assert_output "8 1 1 1"
-	! grep -q " $root_ns\$" "$t/hosts.log" || fail "a command ran in our own namespace"
+	! grep -q " $root_ns " "$t/hosts.log" || fail "a command ran in our own namespace"
+	# Started together: both load generators of a point were given the
+	# same --start-at instant, and each point its own.
+	run awk '$1 ~ /-cli$/ { for (i = 3; i < NF; i++) if ($i == "--start-at") n[$(i + 1)]++ }
+		END { for (k in n) print n[k] }' "$t/hosts.log"
+	assert_output $'2\n2\n2\n2'
 	grep -q '^network: other hosts through .*ssh-netns: the server on ebssh' "$dir/env.txt" || fail "env.txt does not say so"
 	grep -q '^net_label = "REMOTE' "$dir/data/common.gp" || fail "the charts do not say so"
 }
