@@ -232,8 +232,7 @@ static void on_poll(struct conn *c, int res)
 		conn_close(c, "error");
 		return;
 	}
-	if (!echo_buf_hold(&c->buf)) {
-		trace("error", c->fd, "op=read errno=%s", strerror(ENOMEM));
+	if (!echo_buf_hold(c->fd, &c->buf)) {
 		conn_close(c, "error");
 		return;
 	}

@@ -130,10 +130,12 @@ void echo_buf_release(struct echo_buf *buf)
 	}
 }
 
-bool echo_buf_hold(struct echo_buf *buf)
+bool echo_buf_hold(int fd, struct echo_buf *buf)
 {
 	if (buf->data == NULL)
 		buf->data = pool_take();
+	if (buf->data == NULL)
+		trace("error", fd, "op=read errno=%s", strerror(ENOMEM));
 	return buf->data != NULL;
 }
 
@@ -176,10 +178,8 @@ enum echo_status echo_read_step(int fd, struct echo_buf *buf)
 
 	if (!echo_wants_read(buf))
 		return ECHO_KEEP; /* a read into no room would look like EOF */
-	if (!echo_buf_hold(buf)) {
-		trace("error", fd, "op=read errno=%s", strerror(ENOMEM));
+	if (!echo_buf_hold(fd, buf))
 		return ECHO_CLOSE;
-	}
 	do {
 		n = read(fd, buf->data + buf->end, ECHO_BUF_BYTES - buf->end);
 	} while (n < 0 && errno == EINTR);

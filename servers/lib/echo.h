@@ -51,8 +51,9 @@ enum echo_status {
 /* An empty buffer that takes its data from the pool when bytes arrive. */
 void echo_buf_init(struct echo_buf *buf);
 /* Data to read into, from the pool if none is held; false when out of
- * memory. The read step calls it; uring.c calls it before its recv. */
-bool echo_buf_hold(struct echo_buf *buf);
+ * memory (traced as fd's read error). The read step calls it; uring.c
+ * calls it before its recv. */
+bool echo_buf_hold(int fd, struct echo_buf *buf);
 /* Gives the data back to the pool: when everything read has been echoed,
  * and before the connection is freed. */
 void echo_buf_release(struct echo_buf *buf);
