@@ -66,7 +66,10 @@ look_text() {
 	libevent)
 		echo "Look: libevent calls back after it has read (read ... pending=64); the write comes"
 		echo "only after the next wait (event_base_loop): the echo leaves one turn later"
-		echo "than in epoll-lt, which writes at once."
+		echo "than in epoll-lt, which writes at once. Each client's first bytes show"
+		echo "'readable ... bufferevent=new': an idle connection waits with a plain event,"
+		echo "and gets its bufferevent only when bytes come ('idle' gives it back after a"
+		echo "second without any)."
 		;;
 	coroutine)
 		echo "Look: one thread id throughout, as epoll-lt, but each client's lines read like"

@@ -12,6 +12,13 @@
  * ECHO_BUF_BYTES or more wait to be echoed, and starts again when the
  * output has drained to half of that.
  *
+ * An idle connection holds no bufferevent (about 1 KiB: the struct, two
+ * evbuffers and two events), only a plain read event: the bufferevent is
+ * made when bytes arrive, and freed again once the connection has read
+ * nothing for IDLE_RELEASE_S seconds and owes nothing (the read timeout
+ * libevent keeps for every bufferevent tells), as other event loops return
+ * their echo buffer to the pool when drained.
+ *
  * Wins:  no buffer code and no interest bookkeeping in the server; portable
  *        across backends; timers, signals, rate limits and TLS come with it.
  * Costs: the echo leaves one turn of the loop later than it came: each
@@ -23,8 +30,10 @@
  *
  * Compare with: diff -u servers/epoll-lt.c servers/libevent.c
  *               The diff is large: most of epoll-lt is what libevent does
- *               for you. Read side by side instead: conn_open (a bufferevent
- *               replaces struct echo_buf and update_events), on_readable (one
+ *               for you. Read side by side instead: on_first_bytes (a
+ *               bufferevent replaces struct echo_buf and update_events;
+ *               conn_open and conn_go_idle keep one only for an active
+ *               connection, as the buffer pool does), on_readable (one
  *               evbuffer_add_buffer replaces echo_read_step), on_writable
  *               (the backpressure) and main (one event_base_loop call
  *               replaces the epoll_pwait loop and dispatch).
@@ -55,9 +64,17 @@ static const struct server_model model = {
  * for every few bytes it takes. */
 #define RESUME_BELOW_BYTES (ECHO_BUF_BYTES / 2)
 
+/* A connection that read nothing for this long and owes nothing gives its
+ * bufferevent back. Not at once when drained, as the other event loops give
+ * back their buffer: a bufferevent is made in one turn of the loop and reads
+ * in the next, so an active connection would pay a turn, a malloc and a free
+ * per message. */
+#define IDLE_RELEASE_S 1
+
 struct conn {
-	struct bufferevent *bev;
-	int fd;                   /* for the trace */
+	struct bufferevent *bev; /* NULL while idle: idle_ev waits instead */
+	struct event *idle_ev;   /* a read event on fd, added while bev is NULL */
+	int fd;
 	bool peer_eof;            /* the client shut down its write side */
 	struct conn *prev, *next; /* every open connection, to free them at stop */
 };
@@ -65,10 +82,15 @@ struct conn {
 static struct event_base *base;
 static struct conn *all_conns;
 static long open_conns;
+/* IDLE_RELEASE_S as a common timeout: libevent keeps every bufferevent's
+ * read timeout of this one length in a list, so moving one back when it
+ * reads costs O(1), not a heap update. */
+static const struct timeval *idle_release_after;
 
 /* Frees the bufferevent, safe inside its own callbacks: libevent finishes
  * the free (and BEV_OPT_CLOSE_ON_FREE's close of the fd) later in this turn
- * of the loop, once no callback of it runs; at stop, event_base_free does. */
+ * of the loop, once no callback of it runs; at stop, event_base_free does.
+ * An idle connection has no bufferevent: its fd is closed here. */
 static void conn_close(struct conn *c, const char *reason)
 {
 	trace("close", c->fd, "reason=%s", reason);
@@ -78,9 +100,29 @@ static void conn_close(struct conn *c, const char *reason)
 		all_conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
-	bufferevent_free(c->bev);
+	event_free(c->idle_ev);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	else
+		Close(c->fd);
 	free(c);
 	open_conns--;
+}
+
+/* Gives the bufferevent back and waits with the plain read event again.
+ * setfd(-1) deletes the bufferevent's events now, not when libevent runs
+ * the deferred free (by then idle_ev waits on the same fd), and leaves the
+ * fd open when that free runs. */
+static void conn_go_idle(struct conn *c)
+{
+	trace("idle", c->fd, "bufferevent=freed");
+	if (event_add(c->idle_ev, NULL) < 0) {
+		conn_close(c, "error");
+		return;
+	}
+	bufferevent_setfd(c->bev, -1);
+	bufferevent_free(c->bev);
+	c->bev = NULL;
 }
 
 /* The bufferevent read some bytes into its input buffer (one read(2): this
@@ -119,7 +161,8 @@ static void on_writable(struct bufferevent *bev, void *arg)
 		bufferevent_enable(bev, EV_READ);
 }
 
-/* End of file, an error, or a timeout (none are set). For errors libevent
+/* End of file, an error, or the read timeout (IDLE_RELEASE_S without a
+ * byte: libevent has stopped reading). For errors libevent
  * has already retried EINTR and EAGAIN; what is left is this client's
  * alone (reset, EPIPE): close it, and only it. errno is still the failed
  * call's (libevent's documented way to learn it: EVUTIL_SOCKET_ERROR). */
@@ -128,6 +171,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
 
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (pending == 0)
+			conn_go_idle(c);
+		else if (bufferevent_enable(bev, EV_READ) < 0) /* still owes: keep it */
+			conn_close(c, "error");
+		return;
+	}
 	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
 		/* libevent has stopped reading; writing goes on. */
 		trace("eof", c->fd, "pending=%zu", pending);
@@ -152,32 +202,58 @@ static void trace_drained(struct evbuffer *out, const struct evbuffer_cb_info *i
 		      evbuffer_get_length(out));
 }
 
+/* Bytes have come to an idle connection: it gets a bufferevent, which
+ * reads them in the next turn of the loop (the socket is still readable). */
+static void on_first_bytes(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+
+	(void)what;
+	if (bev == NULL) {
+		conn_close(c, "out-of-memory");
+		return;
+	}
+	trace("readable", (int)fd, "bufferevent=new");
+	c->bev = bev;
+	bufferevent_setcb(bev, on_readable, on_writable, on_event, c);
+	bufferevent_setwatermark(bev, EV_WRITE, RESUME_BELOW_BYTES, 0);
+	bufferevent_set_timeouts(bev, idle_release_after, NULL);
+	if (trace_enabled)
+		evbuffer_add_cb(bufferevent_get_output(bev), trace_drained, (void *)(intptr_t)fd);
+	/* Writing is enabled from the start; reading is not. The bufferevent
+	 * waits to read before idle_ev stops, so the fd never leaves epoll's
+	 * set: no epoll_ctl. */
+	if (bufferevent_enable(bev, EV_READ) < 0) {
+		conn_close(c, "error");
+		return;
+	}
+	event_del(c->idle_ev);
+}
+
+/* A new connection starts idle: a plain read event, no bufferevent yet. */
 static void conn_open(int fd, void *ctx __attribute__((unused)))
 {
 	struct conn *c = malloc(sizeof *c);
-	struct bufferevent *bev = NULL;
+	struct event *idle_ev = NULL;
 
 	if (c != NULL)
-		bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
+		idle_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_first_bytes, c);
+	if (idle_ev == NULL) {
 		free(c);
 		shed_conn(fd, "out-of-memory");
 		return;
 	}
-	c->bev = bev;
-	c->fd = fd;
-	c->peer_eof = false;
-	bufferevent_setcb(bev, on_readable, on_writable, on_event, c);
-	bufferevent_setwatermark(bev, EV_WRITE, RESUME_BELOW_BYTES, 0);
-	if (trace_enabled)
-		evbuffer_add_cb(bufferevent_get_output(bev), trace_drained, (void *)(intptr_t)fd);
-	/* Writing is enabled from the start; reading is not (epoll_ctl ADD). */
-	if (bufferevent_enable(bev, EV_READ) < 0) {
-		trace("shed", fd, "reason=epoll_ctl-failed");
-		bufferevent_free(bev);
+	if (event_add(idle_ev, NULL) < 0) {
+		event_free(idle_ev);
 		free(c);
+		shed_conn(fd, "epoll_ctl-failed");
 		return;
 	}
+	c->bev = NULL;
+	c->idle_ev = idle_ev;
+	c->fd = fd;
+	c->peer_eof = false;
 	c->prev = NULL;
 	c->next = all_conns;
 	if (all_conns != NULL)
@@ -230,6 +306,10 @@ int main(int argc, char **argv)
 	base = event_base_new();
 	if (base == NULL)
 		err_quit("event_base_new failed");
+	idle_release_after =
+	    event_base_init_common_timeout(base, &(struct timeval){ .tv_sec = IDLE_RELEASE_S });
+	if (idle_release_after == NULL)
+		err_quit("event_base_init_common_timeout failed");
 	listen_ev = event_new(base, listenfd, EV_READ | EV_PERSIST, on_accept, &opts.max_conns);
 	/* The stop signals become events. While they are added, libevent's
 	 * own handler replaces lib/signals.c's (which comes back when they are

@@ -341,7 +341,7 @@ idle_conns_held() {
 	(($(tree_fd_count "$1") >= $2))
 }
 
-@test "an idle connection costs an event loop at most 0.5 KiB of user memory (10,000 held; libevent: 1.25 KiB, its bufferevent)" {
+@test "an idle connection costs an event loop at most 0.5 KiB of user memory (10,000 held)" {
 	[[ -x "$BIN/loadgen" ]] || fail "bin/loadgen is missing: run make"
 	(($(ulimit -Hn) >= IDLE_CONNS + 100)) ||
 		skip "the descriptor limit ($(ulimit -Hn)) cannot hold $IDLE_CONNS connections"
@@ -1168,6 +1168,42 @@ accepted_count_is() {
 	finish_probe second "$WAIT_S"
 }
 
+# ---- libevent --------------------------------------------------------------------
+
+# libevent gives an idle connection's bufferevent back once it has read
+# nothing for IDLE_RELEASE_S (1 s) and owes nothing (servers/libevent.c),
+# and makes a new one when bytes come. The probe pings, holds the connection
+# idle until the trace says the bufferevent went, then pings again: the
+# echo must still be whole, and the second bytes must have got a new
+# bufferevent. The release is libevent's read timeout, whose deadline is
+# set in the turn that read the ping, a turn before the write the trace
+# shows: so it may come a turn's length (microseconds; milliseconds under a
+# sanitizer) sooner than 1 s after that write, never 100 ms sooner.
+libevent_released() {
+	(($(trace_count idle) >= 1))
+}
+
+@test "libevent: a connection that read nothing for a second gives its bufferevent back, and gets a new one when bytes come (the echo still whole)" {
+	require_model libevent
+	local wrote_at idle_at
+	start_server libevent -v
+	spawn_probe idle ping -n 1000 --hold -t "$HOLD_MS"
+	wait_for_probe_line idle '^served' "$WAIT_MS"
+	wait_until 5000 libevent_released
+	release_probe idle
+	finish_probe idle "$WAIT_S"
+	assert_equal "$(trace_count idle)" 1
+	assert_equal "$(grep -cE ' readable +fd=[0-9]+ +bufferevent=new$' "$SERVER_ERR")" 2
+	grep -qE ' idle +fd=[0-9]+ +bufferevent=freed$' "$SERVER_ERR" ||
+		fail "the idle line lacks bufferevent=freed"
+	wrote_at=$(awk '$3 == "write" { t = $1 } $3 == "idle" { print t; exit }' "$SERVER_ERR")
+	idle_at=$(awk '$3 == "idle" { print $1; exit }' "$SERVER_ERR")
+	awk -v w="$wrote_at" -v i="$idle_at" 'BEGIN { exit !(i - w >= 0.9) }' ||
+		fail "the bufferevent went ${idle_at}s, less than 1 s after the echo (${wrote_at}s)"
+	stop_server
+	assert_equal "$SERVER_STATUS" 0
+}
+
 # ---- uring ------------------------------------------------------------------------
 
 # uring_reason ERRNO_NAME: what a reason for that errno may say.
@@ -1246,7 +1282,7 @@ check_without_uring() {
 
 # Seconds, thread id, event, fd=N, key=value details ("%10.6f %7d %-8s
 # fd=%-5d ..."), with the events the README lists.
-TRACE_EVENTS='listen|accept|shed|fork|thread|queue|serve|wait|scan|again|budget|readable|writable|polled|read|write|eof|error|close|stop'
+TRACE_EVENTS='listen|accept|shed|fork|thread|queue|serve|wait|scan|again|budget|readable|writable|polled|idle|read|write|eof|error|close|stop'
 TRACE_LINE="^ *[0-9]+\.[0-9]{6} +[0-9]+ ($TRACE_EVENTS) +fd=-?[0-9]+( +[a-z_]+=[^ ]*)*\$"
 
 trace_has_close() {
