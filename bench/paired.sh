@@ -16,7 +16,10 @@
 #    model-points shuffled per round from a seed (PAIRED_SEED, recorded).
 #    After PAIRED_MIN_ROUNDS, and then after every second round, the
 #    model-points whose verdict is settled stop (bench/paired.awk
-#    mode=pending); the others run on, PAIRED_MAX_ROUNDS at most.
+#    mode=pending); the others run on, PAIRED_MAX_ROUNDS at most, and past
+#    that, up to PAIRED_LEANING_ROUNDS, only those leaning to a regression:
+#    unsettled, with the ratio that decides above the threshold
+#    (mode=leaning).
 # 3. Judges each model-point by the 95% interval of the paired ratio
 #    now/base of server CPU per message (as it is, and divided by the load
 #    generator's CPU per message in the same run) and of throughput
@@ -35,7 +38,8 @@
 #
 # Environment: MODELS (every model of bench/models.sh), PAIRED_POINTS
 # ("closed:1 closed:16"; WORKLOAD:X), PAIRED_MIN_ROUNDS (4),
-# PAIRED_MAX_ROUNDS (20), PAIRED_WIDTH (0.04: an interval of +-4% is
+# PAIRED_MAX_ROUNDS (20), PAIRED_LEANING_ROUNDS (twice PAIRED_MAX_ROUNDS),
+# PAIRED_WIDTH (0.04: an interval of +-4% is
 # narrow enough), PAIRED_THR_CPU (1.07), PAIRED_THR_TPUT (1.25),
 # PAIRED_MIN_PAIRS (6: the pairs a regression needs),
 # PAIRED_SEED (random), WARMUP (0.2) and DURATION (0.5) seconds per run,
@@ -89,12 +93,16 @@ export WARMUP=${WARMUP:-0.2} DURATION=${DURATION:-0.5}
 for v in PAIRED_MIN_ROUNDS PAIRED_MAX_ROUNDS PAIRED_MIN_PAIRS PAIRED_SEED; do
 	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v=${!v}: a whole number"
 done
+PAIRED_LEANING_ROUNDS=${PAIRED_LEANING_ROUNDS:-$((2 * PAIRED_MAX_ROUNDS))}
+[[ $PAIRED_LEANING_ROUNDS =~ ^[0-9]+$ ]] || die "PAIRED_LEANING_ROUNDS=$PAIRED_LEANING_ROUNDS: a whole number"
 # One pair has no interval: two rounds are the least, and rounds come in
 # twos (one base-first, one now-first).
 ((PAIRED_MIN_ROUNDS >= 2 && PAIRED_MIN_ROUNDS % 2 == 0)) ||
 	die "PAIRED_MIN_ROUNDS=$PAIRED_MIN_ROUNDS: an even number, 2 or more (one round has no interval)"
 ((PAIRED_MAX_ROUNDS >= PAIRED_MIN_ROUNDS && PAIRED_MAX_ROUNDS % 2 == 0)) ||
 	die "PAIRED_MAX_ROUNDS=$PAIRED_MAX_ROUNDS: an even number (ABBA), not below PAIRED_MIN_ROUNDS"
+((PAIRED_LEANING_ROUNDS >= PAIRED_MAX_ROUNDS && PAIRED_LEANING_ROUNDS % 2 == 0)) ||
+	die "PAIRED_LEANING_ROUNDS=$PAIRED_LEANING_ROUNDS: an even number (ABBA), not below PAIRED_MAX_ROUNDS"
 ((PAIRED_MAX_ROUNDS >= PAIRED_MIN_PAIRS)) ||
 	die "PAIRED_MAX_ROUNDS=$PAIRED_MAX_ROUNDS: a regression needs PAIRED_MIN_PAIRS ($PAIRED_MIN_PAIRS) pairs, so no round cap below it"
 for v in PAIRED_WIDTH PAIRED_THR_CPU PAIRED_THR_TPUT WARMUP DURATION; do
@@ -248,18 +256,23 @@ done
 note "base $BASE_SHORT against the working tree $NOW_DESC: ${#RUN_MODELS[@]} models x ${#POINTS[@]} points," \
 	"$PAIRED_MIN_ROUNDS to $PAIRED_MAX_ROUNDS rounds, seed $PAIRED_SEED;" \
 	"at least $(awk -v n="${#units[@]}" -v r="$PAIRED_MIN_ROUNDS" -v s="$per_run_s" 'BEGIN { printf "%d", n * r * 2 * s }') s," \
-	"at most $(awk -v n="${#units[@]}" -v r="$PAIRED_MAX_ROUNDS" -v s="$per_run_s" 'BEGIN { printf "%d", n * r * 2 * s }') s"
+	"at most $(awk -v n="${#units[@]}" -v r="$PAIRED_MAX_ROUNDS" -v s="$per_run_s" 'BEGIN { printf "%d", n * r * 2 * s }') s" \
+	"(and $(awk -v r="$((PAIRED_LEANING_ROUNDS - PAIRED_MAX_ROUNDS))" -v s="$per_run_s" 'BEGIN { printf "%d", r * 2 * s }') s more for each one leaning to a regression)"
 t_runs=$(now_ms)
 rounds_run=0
-for ((r = 1; r <= PAIRED_MAX_ROUNDS; r++)); do
+for ((r = 1; r <= PAIRED_LEANING_ROUNDS; r++)); do
 	if ((r > PAIRED_MIN_ROUNDS && r % 2 == 1)); then
-		mapfile -t units < <(verdicts pending)
+		mapfile -t units < <(verdicts "$( ((r <= PAIRED_MAX_ROUNDS)) && echo pending || echo leaning)")
 		((${#units[@]} > 0)) || break
 	fi
 	rounds_run=$r
 	if ((r % 2 == 1)); then first=base second=now; else first=now second=base; fi
 	mapfile -t order < <(printf '%s\n' "${units[@]}" | shuffle "$r")
-	note "round $r/$PAIRED_MAX_ROUNDS: ${#order[@]} model-points, $first first"
+	if ((r <= PAIRED_MAX_ROUNDS)); then
+		note "round $r/$PAIRED_MAX_ROUNDS: ${#order[@]} model-points, $first first"
+	else
+		note "round $r/$PAIRED_LEANING_ROUNDS: ${#order[@]} leaning to a regression, $first first"
+	fi
 	for unit in "${order[@]}"; do
 		read -r m w x <<<"$unit"
 		run_side "$first" "$m" "$w" "$x" "$r"

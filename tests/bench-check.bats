@@ -445,6 +445,29 @@ paired_verdict() {
 	paired_verdict -v mode=pending "$csv"
 	assert_success
 	assert_output "poll closed 1"
+	# And past the round cap too: its ratio (+15%) is above the threshold.
+	paired_verdict -v mode=leaning "$csv"
+	assert_success
+	assert_output "poll closed 1"
+}
+
+@test "paired verdict: leaning to a regression is an unsettled model-point whose ratio is above the threshold; unsettled below it, or settled, is not" {
+	csv="$BATS_TEST_TMPDIR/paired.csv"
+	{
+		echo "side,round,seq,$PAIRED_HEADER"
+		paired_rows poll closed 1 4 1.12 0.3
+		paired_rows epoll-lt closed 1 4 0.98 0.3
+		paired_rows select closed 1 4 1.04 0
+		paired_rows thread closed 16 8 1.3 0.01
+	} >"$csv"
+	paired_verdict -v mode=pending "$csv"
+	assert_output "poll closed 1
+epoll-lt closed 1"
+	paired_verdict -v mode=leaning "$csv"
+	assert_output "poll closed 1"
+	# The same with a threshold above poll's ratio: none leans.
+	paired_verdict -v mode=leaning -v thr_cpu=1.2 "$csv"
+	assert_output ""
 }
 
 @test "paired verdict: a threshold of 1.2 lets a 15% rise pass; a model failing only now fails the gate" {
@@ -462,8 +485,8 @@ paired_verdict() {
 }
 
 # fake_point: a stand-in for bench/point.sh at $BATS_TEST_TMPDIR/point.sh:
-# no server; CPU 10 us per message, 40000 msg/s, +-2% by a pattern of the
-# round and the side; FAKE_SLOW's models FAKE_FACTOR (1.15) times slower on
+# no server; CPU 10 us per message, 40000 msg/s, off by FAKE_NOISE (0.02)
+# times a pattern of the round and the side; FAKE_SLOW's models FAKE_FACTOR (1.15) times slower on
 # the working tree's build (SERVERS_DIR = $ROOT/bin); FAKE_SILENT's models
 # print nothing and exit 3 on the working tree's build; blocking is not run
 # past one client. Each call is logged to FAKE_LOG.
@@ -481,8 +504,8 @@ fake_point() {
 			exit 0
 		fi
 		[[ \$side == base || " \${FAKE_SLOW:-} " != *" \$m "* ]] || f=\${FAKE_FACTOR:-1.15}
-		awk -v m="\$m" -v w="\$w" -v x="\$x" -v r="\$r" -v f="\$f" -v now=\$([[ \$side == now ]] && echo 1 || echo 0) 'BEGIN {
-			e = 0.02 * sin(r * 1.3 + now * 2.1 + length(m))
+		awk -v m="\$m" -v w="\$w" -v x="\$x" -v r="\$r" -v f="\$f" -v noise="\${FAKE_NOISE:-0.02}" -v now=\$([[ \$side == now ]] && echo 1 || echo 0) 'BEGIN {
+			e = noise * sin(r * 1.3 + now * 2.1 + length(m))
 			printf "%s,%s,%s,%s,ok,,%.1f,,5000,%.4f,1\n", m, w, x, r, 40000 / (f * (1 + e)), 10 * f * (1 + e)
 		}'
 	EOF
@@ -581,6 +604,28 @@ fake_base_bin() {
 	# rounds; a regression needs six pairs.
 	run awk '{ if ($5 > last[$2]) last[$2] = $5 } END { print last["blocking"], last["epoll-et"], last["thread"] }' "$FAKE_LOG"
 	assert_output "4 4 6"
+}
+
+@test "paired: past PAIRED_MAX_ROUNDS only a model-point leaning to a regression runs on (its interval straddles +7% from above), up to PAIRED_LEANING_ROUNDS" {
+	fake_point
+	fake_base_bin
+	# +-15% noise: neither interval settles in 6 rounds. thread, 12% slower,
+	# leans to a regression and runs on; epoll-et, unchanged, does not and stops.
+	paired FAKE_SLOW=thread FAKE_FACTOR=1.12 FAKE_NOISE=0.15 MODELS="thread epoll-et" PAIRED_POINTS="closed:1" \
+		PAIRED_MIN_ROUNDS=4 PAIRED_MAX_ROUNDS=6 PAIRED_LEANING_ROUNDS=10 PAIRED_MIN_PAIRS=4
+	assert_success
+	[[ $stderr == *"round 8/10: 1 leaning to a regression"* ]] || fail "no round past the cap: $stderr"
+	run awk '{ if ($5 > last[$2]) last[$2] = $5 } END { print last["epoll-et"], last["thread"] }' "$FAKE_LOG"
+	assert_output "6 10"
+	# Without the extension (PAIRED_LEANING_ROUNDS at the round cap): both stop at 6.
+	: >"$FAKE_LOG"
+	paired FAKE_SLOW=thread FAKE_FACTOR=1.12 FAKE_NOISE=0.15 MODELS="thread epoll-et" PAIRED_POINTS="closed:1" \
+		PAIRED_MIN_ROUNDS=4 PAIRED_MAX_ROUNDS=6 PAIRED_LEANING_ROUNDS=6 PAIRED_MIN_PAIRS=4
+	run awk '{ if ($5 > last[$2]) last[$2] = $5 } END { print last["epoll-et"], last["thread"] }' "$FAKE_LOG"
+	assert_output "6 6"
+	paired PAIRED_MAX_ROUNDS=6 PAIRED_LEANING_ROUNDS=5
+	assert_failure 2
+	[[ $stderr == *"PAIRED_LEANING_ROUNDS=5: an even number (ABBA), not below PAIRED_MAX_ROUNDS"* ]]
 }
 
 @test "paired: a revision that does not exist is exit 2, naming it" {
