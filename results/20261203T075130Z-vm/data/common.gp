@@ -1,0 +1,9 @@
+footer1 = "Intel(R) Xeon(R) Processor, 2 cores, Linux 6.18.44-fc-v1045 · gcc 12.2.0 -O2 -g · Server on CPU 0, client on CPU 1 (taskset)"
+footer2 = "one repeat (no error bars, every point hollow), warm-up 0.2 s, 1 s measured · profile c1m · run 20261203T075130Z-vm · git 062c34f"
+footer2_bars = "one repeat (no error bars, every point hollow), warm-up 0.2 s, 1 s measured · profile c1m · run 20261203T075130Z-vm · git 062c34f"
+footer2_once = "one search per point, no interval · profile c1m · run 20261203T075130Z-vm · git 062c34f"
+footer2_first = "first round of the open-loop point · profile c1m · run 20261203T075130Z-vm · git 062c34f"
+footer2_c1m = "the median of each idle point's rounds · profile c1m · run 20261203T075130Z-vm · git 062c34f"
+net_label = ""
+unpinned = 0
+unpinned_label = ""
