@@ -314,7 +314,8 @@ rc=0
 		"+$(awk -v t="$PAIRED_THR_CPU" 'BEGIN { printf "%.0f", (t - 1) * 100 }')% for CPU per message" \
 		"(as it is, or divided by the load generator's CPU per message in the same run: CPU/msg ÷ client, which takes the machine's speed out)," \
 		"or wholly below $(awk -v t="$PAIRED_THR_TPUT" 'BEGIN { printf "%.0f", (1 / t - 1) * 100 }')% for throughput;" \
-		"a model-point stops when its CPU/msg ÷ client interval is settled (past the threshold, wholly below it, or within ±$(awk -v w="$PAIRED_WIDTH" 'BEGIN { printf "%.0f", w * 100 }')%)."
+		"a model-point stops when its CPU/msg ÷ client interval is settled (past the threshold, wholly below it, or within ±$(awk -v w="$PAIRED_WIDTH" 'BEGIN { printf "%.0f", w * 100 }')%)," \
+		"and past $PAIRED_MAX_ROUNDS rounds only one leaning to a regression (its ratio above the threshold) runs on, to $PAIRED_LEANING_ROUNDS."
 	[[ -z $NOW_WRAP ]] || echo "The working tree's servers ran under: \`$NOW_WRAP\`."
 	[[ -z $BASE_WRAP ]] || echo "The base's servers ran under: \`$BASE_WRAP\`."
 	echo

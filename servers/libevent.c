@@ -15,9 +15,9 @@
  * An idle connection holds no bufferevent (about 1 KiB: the struct, two
  * evbuffers and two events), only a plain read event: the bufferevent is
  * made when bytes arrive, and freed again once the connection has read
- * nothing for IDLE_RELEASE_S seconds and owes nothing (the read timeout
- * libevent keeps for every bufferevent tells), as other event loops return
- * their echo buffer to the pool when drained.
+ * nothing for IDLE_RELEASE_S seconds and owes nothing (the bufferevent's
+ * read timeout says when), as other event loops return their echo buffer
+ * to the pool when drained.
  *
  * Wins:  no buffer code and no interest bookkeeping in the server; portable
  *        across backends; timers, signals, rate limits and TLS come with it.
