@@ -486,10 +486,11 @@ epoll-lt closed 1"
 
 # fake_point: a stand-in for bench/point.sh at $BATS_TEST_TMPDIR/point.sh:
 # no server; CPU 10 us per message, 40000 msg/s, off by FAKE_NOISE (0.02)
-# times a pattern of the round and the side; FAKE_SLOW's models FAKE_FACTOR (1.15) times slower on
-# the working tree's build (SERVERS_DIR = $ROOT/bin); FAKE_SILENT's models
-# print nothing and exit 3 on the working tree's build; blocking is not run
-# past one client. Each call is logged to FAKE_LOG.
+# times a pattern of the round and the side; FAKE_SLOW's models FAKE_FACTOR
+# (1.15) times slower on the working tree's build (SERVERS_DIR =
+# $ROOT/bin); FAKE_SILENT's models print nothing and exit 3 on the working
+# tree's build; blocking is not run past one client. Each call is logged to
+# FAKE_LOG.
 fake_point() {
 	cat >"$BATS_TEST_TMPDIR/point.sh" <<-EOF
 		#!/usr/bin/env bash
@@ -621,6 +622,7 @@ fake_base_bin() {
 	: >"$FAKE_LOG"
 	paired FAKE_SLOW=thread FAKE_FACTOR=1.12 FAKE_NOISE=0.15 MODELS="thread epoll-et" PAIRED_POINTS="closed:1" \
 		PAIRED_MIN_ROUNDS=4 PAIRED_MAX_ROUNDS=6 PAIRED_LEANING_ROUNDS=6 PAIRED_MIN_PAIRS=4
+	assert_success
 	run awk '{ if ($5 > last[$2]) last[$2] = $5 } END { print last["epoll-et"], last["thread"] }' "$FAKE_LOG"
 	assert_output "6 6"
 	paired PAIRED_MAX_ROUNDS=6 PAIRED_LEANING_ROUNDS=5
