@@ -142,20 +142,21 @@ quick)
 default)
 	# Sixteen models in about 15 minutes on the 2-vCPU development VM
 	# (bench/README.md, "Profiles"): the points where the models part ways,
-	# three rounds each, and up to five at the headline points (the README's
-	# figures are read at closed 64, 256 and 1024) until their intervals are
-	# tight; the closed loop at 64 over a Unix socket too, for the
-	# transport chart; the capacity searches with steps of 0.3 s to 10%.
+	# three rounds each, and up to four at the closed loop's headline points
+	# (the README's figures are read at 64, 256 and 1024 connections) and
+	# churn at 128 until their intervals are tight; the closed loop at 64
+	# over a Unix socket too, for the transport chart; the capacity
+	# searches with steps of 0.25 s to 10%.
 	# Short windows and more rounds: the spread between rounds comes from
 	# the machine's drift, which a longer window does not average out
 	# (bench/README.md, "Windows").
 	CLOSED=(1 16 64 256 1024) IDLE=(0 1000 10000) CHURN=(16 128)
 	SIZES=(64 16384 65536) UNIX=(64)
-	P_CAPACITY_DURATION=0.3 P_CAPACITY_RESOLUTION=10
-	P_RATE=10000 P_OPEN_DURATION=1.5 P_WARMUP=0.1 P_DURATION=0.5
-	P_IDLE_DURATION=0.5 P_CHURN_DURATION=0.5 P_SIZE_DURATION=0.4
-	P_REPEATS=3 P_MAX_REPEATS=5
-	P_ADAPTIVE="closed:64 closed:256 closed:1024 idle:10000 churn:128"
+	P_CAPACITY_DURATION=0.25 P_CAPACITY_RESOLUTION=10
+	P_RATE=10000 P_OPEN_DURATION=1 P_WARMUP=0.1 P_DURATION=0.5
+	P_IDLE_DURATION=0.5 P_CHURN_DURATION=0.5 P_SIZE_DURATION=0.3
+	P_REPEATS=3 P_MAX_REPEATS=4
+	P_ADAPTIVE="closed:64 closed:256 closed:1024 churn:128"
 	;;
 unpinned)
 	# The multi-core designs beside the single-threaded loops, nothing
