@@ -604,6 +604,28 @@ stand_in_servers() {
 	done
 }
 
+# plan_seconds RESOLUTION: the plan's expected seconds for one capacity
+# search of epoll-lt at 64 connections with steps of 10 s (so that one step
+# more shows in whole seconds), searching to RESOLUTION percent.
+plan_seconds() {
+	run bench_run DRY_RUN=1 MODELS=epoll-lt WORKLOADS=cap10ms CAPACITY_POINTS=64 \
+		CAPACITY_DURATION=10 CAPACITY_TIME=1000 CAPACITY_RESOLUTION="$1"
+	assert_success
+	awk '/expected duration about/ { d = $0; sub(/.*about /, "", d); m = 0
+		if (d ~ /m/) { m = d; sub(/m.*/, "", m); sub(/.*m/, "", d) }
+		print m * 60 + d }' <<<"$output"
+}
+
+@test "run.sh: the plan counts a capacity search's steps from its resolution: one step more for each halving of it" {
+	local s10 s5 s25
+	s10=$(plan_seconds 10) s5=$(plan_seconds 5) s25=$(plan_seconds 2.5)
+	# A step is the warm-up (0.05 s here) + the 10 s window + 0.2 s: from
+	# 10% to 5%, and from 5% to 2.5%, one step more each (a second of
+	# rounding either way).
+	awk -v a="$s10" -v b="$s5" -v c="$s25" 'BEGIN { exit !(b - a >= 9 && b - a <= 11 && c - b >= 9 && c - b <= 11) }' ||
+		fail "expected seconds at 10%, 5%, 2.5%: $s10, $s5, $s25"
+}
+
 # order_of RAW: the models of each round at each point, "workload x rROUND: m1 m2 ...".
 order_of() {
 	awk -F, 'NR > 1 { k = $2 " " $3 " r" $4; if (!(k in o)) n[++i] = k; o[k] = o[k] " " $1 }

@@ -1,0 +1,9 @@
+footer1 = "Intel(R) Xeon(R) Processor, 2 cores, Linux 6.18.44-fc-v1045 · gcc 12.2.0 -O2 -g · Server on CPU 0, client on CPU 1 (taskset)"
+footer2 = "median of 1-5 repeats (bars: its 95% confidence interval; hollow: wider than ±5%), warm-up 0.1 s, 0.5 s measured · profile default · run 20261203T111711Z-vm · git aa4f125"
+footer2_bars = "median of 1-5 repeats (bars: its 95% confidence interval), warm-up 0.1 s, 0.5 s measured · profile default · run 20261203T111711Z-vm · git aa4f125"
+footer2_once = "one search per point, no interval · profile default · run 20261203T111711Z-vm · git aa4f125"
+footer2_first = "first round of the open-loop point · profile default · run 20261203T111711Z-vm · git aa4f125"
+footer2_c1m = "the median of each idle point's rounds · profile default · run 20261203T111711Z-vm · git aa4f125"
+net_label = ""
+unpinned = 0
+unpinned_label = ""
