@@ -125,8 +125,9 @@ test-stress:
 	tests/stress.sh -n $(RUNS) --hogs $(HOGS) $(if $(CLONE),--clone) $(if $(FILTER),-f '$(FILTER)') $(SUITES)
 
 # The comparison: every model through every workload, charts and a summary
-# in results/<UTC time>-<host>/ (bench/run.sh says how). BENCH=quick for a
-# one-minute run, BENCH=full for the long one; PIN=0 leaves CPUs unpinned.
+# in results/<UTC time>-<host>/ (bench/run.sh says how), about 15 minutes.
+# BENCH=quick for a two-minute look, BENCH=full for the long one; PIN=0
+# leaves CPUs unpinned.
 .PHONY: bench
 bench:
 	@tests/ensure-packages gnuplot-nox gcc make

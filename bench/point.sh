@@ -144,8 +144,8 @@ point_params() {
 # About how many steps a capacity search runs, for the plan's estimate: six
 # to double from CAPACITY_START past the capacity (4000/s to 128000/s),
 # then one per halving of the gap from 100% of the rate to
-# CAPACITY_RESOLUTION (four to 10%). The default profile's searches ran 9.5
-# on average when they found a rate (bench/README.md, "Profiles").
+# CAPACITY_RESOLUTION (four to 10%). The default profile's 10 ms
+# searches ran 9.4 on average (bench/README.md, "Profiles").
 CAPACITY_STEPS=$(awk -v r="$CAPACITY_RESOLUTION" 'BEGIN { n = 6; for (gap = 100; gap > r; gap /= 2) n++; print n }')
 
 # accept_s MODEL CONNECTIONS: about how long the server takes to accept that

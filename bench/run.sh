@@ -151,9 +151,9 @@ default)
 	# churn at 128 until their intervals are tight; the closed loop at 64
 	# over a Unix socket too, for the transport chart; the capacity
 	# searches with steps of 0.25 s to 10%.
-	# Short windows and more rounds: the spread between rounds comes from
-	# the machine's drift, which a longer window does not average out
-	# (bench/README.md, "Windows").
+	# Short windows: the spread between rounds comes from the machine's
+	# drift, which a longer window does not average out (bench/README.md,
+	# "Windows").
 	CLOSED=(1 16 64 256 1024) IDLE=(0 1000 10000) CHURN=(16 128)
 	SIZES=(64 16384 65536) UNIX=(64)
 	P_CAPACITY_DURATION=0.25 P_CAPACITY_RESOLUTION=10
