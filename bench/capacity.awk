@@ -17,7 +17,10 @@
 # capacity (NaN for a gap: not run, failed) and a label for its bar ("*"
 # when the client was the bottleneck, "<4k" when no rate met the target,
 # "" otherwise). Series: for each connection count, p99 <= 1 ms then 10 ms.
-# The first line is a comment listing the connection counts ("# 64 1024").
+# The first line is a comment listing the connection counts ("# 64 1024"),
+# the second the targets the run searched ("# targets cap1ms cap10ms": a
+# profile may leave one out, as BENCH=quick leaves cap1ms; its series is
+# then zeros, and neither the chart's key nor the tables show it).
 # stdout gets the Markdown section, or nothing when the run has no
 # capacity points. Plain POSIX awk: it runs under mawk, Debian's default.
 
@@ -46,6 +49,7 @@ $col["workload"] == "cap1ms" || $col["workload"] == "cap10ms" {
 	bound[k] = $col["client_bound"] == 1
 	p99[k] = $col["lat_p99_us"]
 	cpu[k] = $col["server_us_per_msg"]
+	searched[$col["workload"]] = 1
 	any = 1
 }
 
@@ -68,16 +72,22 @@ function cpu_cell(k) {
 	return "—"
 }
 
+# The target of a capacity workload, as the tables name it.
+function target_label(wl) {
+	return "p99 ≤ " (wl == "cap1ms" ? "1 ms" : "10 ms")
+}
+
 # A Markdown table, a row per model the run has there: a column per
 # connection count and workload of wls ("cap1ms cap10ms"), each cell the
-# capacity (what = "capacity") or the CPU per message at it ("cpu").
+# capacity (what = "capacity", the columns named by their target) or the
+# CPU per message at it ("cpu", one target, named above the table).
 function table(wls, what,    w, n, i, t, m, k, line, sep, shown) {
 	n = split(wls, w, " ")
 	line = "| model |"
 	sep = "|---|"
 	for (i = 1; i <= nx; i++)
 		for (t = 1; t <= n; t++) {
-			line = line " " (n > 1 ? "p99 ≤ " (w[t] == "cap1ms" ? "1 ms" : "10 ms") ", " : "") \
+			line = line " " (what == "capacity" ? target_label(w[t]) ", " : "") \
 			    count_label(xs[i]) " conns |"
 			sep = sep "---:|"
 		}
@@ -113,6 +123,11 @@ END {
 	for (i = 1; i <= nx; i++)
 		head = head " " xs[i]
 	print head > dat
+	targets = ""
+	for (t = 1; t <= ntargets; t++)
+		if (target_wl[t] in searched)
+			targets = targets (targets == "" ? "" : " ") target_wl[t]
+	print "# targets " targets > dat
 	# A series no model ran (a workload left out, or every point not run)
 	# is drawn as zeros: gnuplot refuses a histogram column of gaps only,
 	# and the table says "—" for each.
@@ -150,8 +165,13 @@ END {
 	print "moment of a shared machine. `*` the load generator used its whole core at that"
 	print "rate: the figure is what the client could drive, a floor for the server."
 	print "`< N`: even the first rate tried, N, missed the target. `—` not run (its reason"
-	print "under [Not run and failed](#not-run-and-failed)).\n"
-	table("cap1ms cap10ms", "capacity")
-	print "Server CPU per message at the rate found (µs), p99 ≤ 10 ms:\n"
-	table("cap10ms", "cpu")
+	print "under [Not run and failed](#not-run-and-failed))."
+	if (targets !~ / /)
+		print "This run searched at " target_label(targets) " only (its profile leaves the other out)."
+	print ""
+	table(targets, "capacity")
+	# The CPU at the looser target: the rate found there is the higher.
+	cpu_target = ("cap10ms" in searched) ? "cap10ms" : "cap1ms"
+	print "Server CPU per message at the rate found (µs), " target_label(cpu_target) ":\n"
+	table(cpu_target, "cpu")
 }

@@ -141,13 +141,6 @@ point_params() {
 	esac
 }
 
-# About how many steps a capacity search runs, for the plan's estimate: six
-# to double from CAPACITY_START past the capacity (4000/s to 128000/s),
-# then one per halving of the gap from 100% of the rate to
-# CAPACITY_RESOLUTION (four to 10%). The default profile's 10 ms
-# searches ran 9.4 on average (bench/README.md, "Profiles").
-CAPACITY_STEPS=$(awk -v r="$CAPACITY_RESOLUTION" 'BEGIN { n = 6; for (gap = 100; gap > r; gap /= 2) n++; print n }')
-
 # accept_s MODEL CONNECTIONS: about how long the server takes to accept that
 # many connections: a model with a process per connection (fork forks for
 # each one, prefork forks a worker for each after its readiness line) about
@@ -173,16 +166,19 @@ warmup_for() {
 # too: a model with a process per connection forks and reaps one for each),
 # churn's closing of thousands of sockets. Measured on the 2-vCPU
 # development VM (bench/README.md, "Profiles").
-# A capacity search runs about CAPACITY_STEPS steps, each opening its
-# connections again (about 0.2 s a step beyond its warm-up and window, in
-# the default profile's searches), and those that miss drain for up to a
+# A capacity search runs about six steps to double from CAPACITY_START
+# past the capacity (4000/s to 128000/s), then one per halving of the gap
+# from 100% of the rate down to CAPACITY_RESOLUTION (four to 10%: the
+# default profile's 10 ms searches ran 9.4 on average, bench/README.md,
+# "Profiles"), each opening its connections again (about 0.2 s a step
+# beyond its warm-up and window), and those that miss drain for up to a
 # second; at most for CAPACITY_TIME.
 run_overhead_s() {
 	local per_conn=0.0002 steps=1 step_s=0
 	[[ $(model_task "$1") != process && $(model_workers "$1") != process ]] || per_conn=0.0004
 	if [[ $2 == cap* ]]; then
-		steps=$CAPACITY_STEPS
-		step_s=$(awk -v w="$(warmup_for "$1" "$2" "$3")" -v d="$CAPACITY_DURATION" 'BEGIN { print w + d + 0.2 }')
+		read -r steps step_s < <(awk -v r="$CAPACITY_RESOLUTION" -v w="$(warmup_for "$1" "$2" "$3")" \
+			-v d="$CAPACITY_DURATION" 'BEGIN { n = 6; for (gap = 100; gap > r; gap /= 2) n++; print n, w + d + 0.2 }')
 	fi
 	# A search never runs past its bound (CAPACITY_TIME).
 	awk -v c=$(($3 + $4)) -v p="$per_conn" -v churn="$([[ $2 == churn ]] && echo 0.2 || echo 0)" \

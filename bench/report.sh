@@ -193,7 +193,7 @@ setup="$setup Compiler: ${compiler:-?} ${cflags}. git ${git_rev:-?}."
 # The capacity chart and section (the summary's first), into
 # data/capacity.md; nothing when the run has no capacity points.
 capacity_section() {
-	local conns
+	local conns targets
 	rm -f "$run_dir/capacity.png" "$run_dir/capacity.svg" "$run_dir/data/capacity.dat" "$run_dir/data/capacity.md"
 	awk -v models="${models[*]}" -v dat="$run_dir/data/capacity.dat" \
 		-f "$BENCH_DIR/labels.awk" -f "$BENCH_DIR/capacity.awk" "$run_dir/raw.csv" >"$run_dir/data/capacity.md"
@@ -202,8 +202,9 @@ capacity_section() {
 		return 0
 	}
 	conns=$(sed -n '1s/^# //p' "$run_dir/data/capacity.dat")
+	targets=$(sed -n '2s/^# targets //p' "$run_dir/data/capacity.dat")
 	for fmt in png svg; do
-		gnuplot -e "rundir='$run_dir'; fmt='$fmt'; conns='$conns'" "$BENCH_DIR/capacity.gp" \
+		gnuplot -e "rundir='$run_dir'; fmt='$fmt'; conns='$conns'; targets='$targets'" "$BENCH_DIR/capacity.gp" \
 			2>"$run_dir/data/capacity.$fmt.log" || {
 			cat "$run_dir/data/capacity.$fmt.log" >&2
 			die "gnuplot failed on the capacity chart ($fmt)"

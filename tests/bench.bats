@@ -914,6 +914,29 @@ real_bench_run() {
 	grep -q 'intervals.png' "$dir/README.md" || fail "the summary does not show the intervals chart"
 }
 
+@test "run.sh: a run that searched one target only (BENCH=quick: p99 <= 10 ms) shows that target alone in the capacity table and the chart's key, and says so" {
+	need_gnuplot
+	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
+	real_bench_run 60 MODELS="epoll-et" WORKLOADS="cap10ms" CAPACITY_POINTS="4" \
+		CAPACITY_START=8000 CAPACITY_RESOLUTION=50 CAPACITY_TIME=2
+	local dir="$BATS_TEST_TMPDIR/results/latest"
+	run sed -n '/^## 1. Capacity/,/^## 2/p' "$dir/README.md"
+	assert_line 'This run searched at p99 ≤ 10 ms only (its profile leaves the other out).'
+	assert_line '| model | p99 ≤ 10 ms, 4 conns |'
+	assert_line --regexp '^\| epoll-et \| [0-9.]+k\*? \|$'
+	refute_output --partial 'p99 ≤ 1 ms'
+	grep -qF 'p99 ≤ 10 ms' "$dir/capacity.svg" || fail "the chart's key lacks p99 ≤ 10 ms"
+	! grep -qF 'p99 ≤ 1 ms' "$dir/capacity.svg" || fail "the chart's key names p99 ≤ 1 ms, which the run did not search"
+}
+
+@test "run.sh: BENCH=quick searches the capacity at p99 <= 10 ms only, over every model" {
+	run bench_run BENCH=quick DRY_RUN=1
+	assert_success
+	assert_output --partial "profile quick: 16 models, workloads closed idle churn open size unix cap10ms,"
+	assert_output --regexp "cap10ms +c=64 +epoll-lt"
+	refute_output --partial "cap1ms"
+}
+
 @test "run.sh: BENCH=c1m spreads idle connections over load generators and worker processes as the descriptor limit needs, says what stopped each model, and projects the memory to 1M" {
 	need_gnuplot
 	[[ -x "$BIN/loadgen" ]] || skip "bin/loadgen is not built"
