@@ -12,9 +12,9 @@
  *   close    echoes --after bytes on each connection, then closes it
  *   reset    echoes --after bytes on each connection, then resets it (RST)
  *   capped   echoes at most --bytes-per-s bytes a second over all its
- *            connections together (a token bucket holding 2 ms of them):
- *            below that rate an echo waits at most about 2 ms, above it
- *            the backlog, and so the latency, grows without bound
+ *            connections together (a token bucket holding 20 ms of them):
+ *            below that rate it keeps up, above it the backlog, and so
+ *            the latency, grows without bound
  *   hang     accepts connections and never reads or writes
  *   refuse   binds a port but never listens: every connect is refused
  *
@@ -68,8 +68,11 @@ struct peer_options {
 	long bytes_per_s; /* capped */
 };
 
-/* capped: the bucket holds this much time's worth of bytes at most. */
-#define CAPPED_BURST_NS 2000000ll
+/* capped: the bucket holds this much time's worth of bytes at most. The
+ * credit that accrues while the peer is not running past this depth is
+ * lost, so it must outlast the late wake-ups of a busy or virtual machine
+ * (several milliseconds), or the peer echoes less than its cap. */
+#define CAPPED_BURST_NS 20000000ll
 
 /* A chunk of bytes read at one time, owed once due_ns has come. */
 struct chunk {
