@@ -126,7 +126,7 @@ test-stress:
 
 # The comparison: every model through every workload, charts and a summary
 # in results/<UTC time>-<host>/ (bench/run.sh says how), about 15 minutes.
-# BENCH=quick for a two-minute look, BENCH=full for the long one; PIN=0
+# BENCH=quick for a one-minute look, BENCH=full for the long one; PIN=0
 # leaves CPUs unpinned.
 .PHONY: bench
 bench:

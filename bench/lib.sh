@@ -16,6 +16,26 @@ now_us() {
 	echo "${EPOCHREALTIME//[!0-9]/}"
 }
 
+# ms_of SECONDS: a decimal number of seconds in whole milliseconds (0.25 ->
+# 250), without a fork: the bench's plan adds up one figure per model and
+# point, and an awk for each took seconds.
+ms_of() {
+	local whole=${1%%.*} fraction=000
+	[[ $1 != *.* ]] || fraction=${1#*.}000
+	echo $((10#${whole:-0} * 1000 + 10#${fraction:0:3}))
+}
+
+# seconds_of MS: whole milliseconds as a decimal number of seconds, no
+# trailing zeros (250 -> 0.25, 1000 -> 1).
+seconds_of() {
+	local fraction
+	printf -v fraction '%03d' $(($1 % 1000))
+	while [[ $fraction == *0 ]]; do
+		fraction=${fraction%0}
+	done
+	echo "$(($1 / 1000))${fraction:+.$fraction}"
+}
+
 # alive PID: true while PID runs and is not a zombie (kill -0 cannot tell).
 # read, not cat: no fork, for the polling loops.
 alive() {

@@ -10,6 +10,7 @@
 #   model_task M          process or thread (a task per connection), or nothing
 #   model_workers M       process or thread (fixed workers, one client each), or nothing
 #   model_tasks_per_conn M  true when each connection takes a task (task or workers)
+#   model_serves_with M KIND  true when that task or those workers are KIND (process or thread)
 #   model_one_client M    true when M serves one client at a time (blocking)
 #   model_idle_kib M      the KiB an idle connection costs M at most, or nothing
 #   model_server_args M N the options for a bench point of N connections
@@ -80,6 +81,10 @@ model_idle_kib() { _model_cell "$1" idle_kib; }
 model_workers() { _model_cell "$1" workers; }
 model_tasks_per_conn() { [[ ${_MODEL_FACT[$1,task]:--} != - || ${_MODEL_FACT[$1,workers]:--} != - ]]; }
 model_one_client() { [[ ${_MODEL_FACT[$1,one_client]:-} == yes ]]; }
+# model_serves_with M KIND: true when M's task per connection or its
+# workers are of KIND (process or thread). A test, not a value: no fork
+# (bench/run.sh asks it for every model and point when it plans).
+model_serves_with() { [[ ${_MODEL_FACT[$1,task]:-} == "$2" || ${_MODEL_FACT[$1,workers]:-} == "$2" ]]; }
 
 # model_max_workers_var MODEL: the variable capping MODEL's workers
 # (POOL_MAX_WORKERS for pool, PREFORK_MAX_WORKERS for prefork), or nothing

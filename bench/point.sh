@@ -71,7 +71,7 @@
 # ("ssh -o BatchMode=yes" by default): see "Other hosts" below.
 #
 # Sourced (by bench/run.sh) it only defines the point's functions:
-# point_params, why_not, warmup_for, run_overhead_s.
+# point_params, why_not, warmup_ms, point_ms.
 set -euo pipefail
 
 POINT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -141,53 +141,58 @@ point_params() {
 	esac
 }
 
-# accept_s MODEL CONNECTIONS: about how long the server takes to accept that
-# many connections: a model with a process per connection (fork forks for
-# each one, prefork forks a worker for each after its readiness line) about
-# 2000 a second on a small VM; the others about ten times as many.
-accept_s() {
-	local per_s=0.0001
-	[[ $(model_task "$1") != process && $(model_workers "$1") != process ]] || per_s=0.0008
-	awk -v c="$2" -v p="$per_s" 'BEGIN { printf "%.2f", c * p }'
+# accept_ms MODEL CONNECTIONS: about how long the server takes to accept
+# that many connections: a model with a process per connection (fork forks
+# for each one, prefork forks a worker for each after its readiness line)
+# about 1,250 a second on a small VM; the others about 10,000.
+accept_ms() {
+	local per_conn_us=100
+	! model_serves_with "$1" process || per_conn_us=800
+	echo $(($2 * per_conn_us / 1000))
 }
 
-# warmup_for MODEL WORKLOAD CONNECTIONS: the warm-up, lengthened by the time
+# warmup_ms MODEL WORKLOAD CONNECTIONS: the warm-up, lengthened by the time
 # the server needs to accept the connections (not for churn: there each
 # connection is made in the measured time, and is what is measured).
-warmup_for() {
+warmup_ms() {
 	local extra=0
-	[[ "$2" == churn ]] || extra=$(accept_s "$1" "$3")
-	awk -v w="$WARMUP" -v e="$extra" 'BEGIN { printf "%g", w + e }'
+	[[ "$2" == churn ]] || extra=$(accept_ms "$1" "$3")
+	echo $(($(ms_of "$WARMUP") + extra))
 }
 
-# run_overhead_s MODEL WORKLOAD CONNECTIONS IDLE: rough seconds a point
-# takes beyond warm-up and measurement: this script and the server's start
-# (0.15 s), opening, accepting and closing the connections (the idle ones
-# too: a model with a process per connection forks and reaps one for each),
-# churn's closing of thousands of sockets. Measured on the 2-vCPU
+# run_overhead_ms MODEL WORKLOAD CONNECTIONS IDLE: rough milliseconds a
+# point takes beyond warm-up and measurement: this script and the server's
+# start (150 ms), opening, accepting and closing the connections (the idle
+# ones too: a model with a process per connection forks and reaps one for
+# each), churn's closing of thousands of sockets. Measured on the 2-vCPU
 # development VM (bench/README.md, "Profiles").
 # A capacity search runs about six steps to double from CAPACITY_START
 # past the capacity (4000/s to 128000/s), then one per halving of the gap
 # from 100% of the rate down to CAPACITY_RESOLUTION (four to 10%: the
 # default profile's 10 ms searches ran 9.4 on average, bench/README.md,
-# "Profiles"), each opening its connections again (about 0.2 s a step
+# "Profiles"), each opening its connections again (about 200 ms a step
 # beyond its warm-up and window), and those that miss drain for up to a
-# second; at most for CAPACITY_TIME.
-run_overhead_s() {
-	local per_conn=0.0002 steps=1 step_s=0
-	[[ $(model_task "$1") != process && $(model_workers "$1") != process ]] || per_conn=0.0004
+# second; never past its bound, CAPACITY_TIME.
+run_overhead_ms() {
+	local per_conn_us=200 steps=1 more_ms=0 churn_ms=0 gap resolution
+	! model_serves_with "$1" process || per_conn_us=400
+	[[ $2 != churn ]] || churn_ms=200
 	if [[ $2 == cap* ]]; then
-		read -r steps step_s < <(awk -v r="$CAPACITY_RESOLUTION" -v w="$(warmup_for "$1" "$2" "$3")" \
-			-v d="$CAPACITY_DURATION" 'BEGIN { n = 6; for (gap = 100; gap > r; gap /= 2) n++; print n, w + d + 0.2 }')
+		# The gap and the resolution in thousandths of a percent.
+		steps=6 gap=100000 resolution=$(ms_of "$CAPACITY_RESOLUTION")
+		for (( ; gap > resolution; gap /= 2)); do
+			steps=$((steps + 1))
+		done
+		more_ms=$(((steps - 1) * ($(warmup_ms "$1" "$2" "$3") + $(ms_of "$CAPACITY_DURATION") + 200)))
+		((more_ms <= $(ms_of "$CAPACITY_TIME"))) || more_ms=$(ms_of "$CAPACITY_TIME")
 	fi
-	# A search never runs past its bound (CAPACITY_TIME).
-	awk -v c=$(($3 + $4)) -v p="$per_conn" -v churn="$([[ $2 == churn ]] && echo 0.2 || echo 0)" \
-		-v n="$steps" -v s="$step_s" -v bound="$CAPACITY_TIME" 'BEGIN {
-			more = (n - 1) * s
-			if (more > bound)
-				more = bound
-			printf "%.2f", 0.15 + n * c * p + churn + more
-		}'
+	echo $((150 + steps * ($3 + $4) * per_conn_us / 1000 + churn_ms + more_ms))
+}
+
+# point_ms MODEL WORKLOAD CONNECTIONS IDLE DURATION: the milliseconds the
+# plan expects one run of the point to take.
+point_ms() {
+	echo $(($(warmup_ms "$1" "$2" "$3") + $(ms_of "$5") + $(run_overhead_ms "$1" "$2" "$3" "$4")))
 }
 
 # csv_text TEXT: TEXT fit for a raw.csv field and a Markdown table cell (no
@@ -255,7 +260,7 @@ unavailable_reason() {
 # process (fork, prefork), and none beyond the limit where bench/models.txt
 # spreads them over enough worker processes ({spread}: epoll-procs).
 server_fds_per_process() {
-	if [[ $(model_task "$1") == process || $(model_workers "$1") == process ]]; then
+	if model_serves_with "$1" process; then
 		echo 1
 	elif [[ " $(model_fact "$1" options) " == *" {spread} "* ]]; then
 		echo 0
@@ -300,7 +305,7 @@ why_not() {
 		echo "process limit (ulimit -Hu $PROC_LIMIT) too low"
 	elif ((tasks + 1000 > THREADS_MAX || tasks + 1000 > PID_MAX)); then
 		echo "kernel threads-max/pid_max too low"
-	elif [[ $(model_task "$model") == thread || $(model_workers "$model") == thread ]] &&
+	elif model_serves_with "$model" thread &&
 		((2 * tasks + 1000 > MAX_MAP_COUNT)); then
 		echo "vm.max_map_count ($MAX_MAP_COUNT) too low for $tasks thread stacks in one process"
 	fi
@@ -515,7 +520,7 @@ stop_holder() {
 # many connections at that rate (the open loop's) and report format.
 set_loadgen_args() {
 	LG_ARGS=("${reach[@]}" -c "$1" -t "$LOADGEN_THREADS" -s "$P_SIZE"
-		-W "$(awk -v s="$WARMUP_S" 'BEGIN { printf "%.0f", s * 1000 }')ms"
+		-W "${WARMUP_MS}ms"
 		-d "$(awk -v s="$P_DUR" 'BEGIN { printf "%.0f", s * 1000 }')ms"
 		--seed "$SEED" --connect-timeout 10s --format "$3")
 	# A capacity search logs its steps (stderr, into logs/loadgen.log).
@@ -700,7 +705,8 @@ point_main() {
 	fi
 
 	point_params "$WORKLOAD" "$X"
-	WARMUP_S=$(warmup_for "$MODEL" "$WORKLOAD" "$P_CONNS")
+	WARMUP_MS=$(warmup_ms "$MODEL" "$WORKLOAD" "$P_CONNS")
+	WARMUP_S=$(seconds_of "$WARMUP_MS")
 	local reason
 	reason=$(why_not "$MODEL" "$WORKLOAD" "$P_CONNS" "$P_IDLE")
 	if [[ -n $reason ]]; then

@@ -9,7 +9,7 @@
 # results/latest then points to it.
 #
 #   make bench                  the default profile, about 15 minutes
-#   BENCH=quick make bench      every model, fewer points, one round: about two minutes
+#   BENCH=quick make bench      every model, fewer points, one round: about a minute
 #   BENCH=full make bench       more points, 5 to 10 rounds: about two and a half hours
 #   BENCH=smoke bench/run.sh    the whole pipeline in about 45 s (CI)
 #   BENCH=check bench/run.sh    the regression gate's points (make baseline, make bench-check)
@@ -135,13 +135,15 @@ smoke)
 	P_RATE=2000 P_OPEN_DURATION=0.5 P_WARMUP=0.1 P_DURATION=0.3 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 quick)
-	# A first look at every model in about two minutes: one round, short
-	# windows, and the capacity at p99 <= 10 ms only, to 50% (the 1 ms
-	# searches are the default profile's).
+	# A first look at every model in about a minute (bench/README.md,
+	# "Profiles"): one round of short windows, over the closed loop, idle
+	# connections, churn, the open loop and the capacity at p99 <= 10 ms
+	# (to 50%, from 8000/s); the message sizes, the Unix socket and the
+	# 1 ms searches are the default profile's.
 	CLOSED=(1 16 256) IDLE=(0 1000) CHURN=(16) SIZES=(64 65536) UNIX=(16) CAPACITY=(64)
-	P_WORKLOADS="closed idle churn open size unix cap10ms"
-	P_CAPACITY_DURATION=0.2 P_CAPACITY_RESOLUTION=50
-	P_RATE=5000 P_OPEN_DURATION=0.5 P_WARMUP=0.1 P_DURATION=0.25 P_REPEATS=1 P_MAX_REPEATS=1
+	P_WORKLOADS="closed idle churn open cap10ms"
+	P_CAPACITY_DURATION=0.15 P_CAPACITY_START=8000 P_CAPACITY_RESOLUTION=50
+	P_RATE=5000 P_OPEN_DURATION=0.4 P_WARMUP=0.05 P_DURATION=0.2 P_REPEATS=1 P_MAX_REPEATS=1
 	;;
 default)
 	# Sixteen models in about 15 minutes on the 2-vCPU development VM
@@ -269,7 +271,7 @@ BENCH_NET=${BENCH_NET:-}
 [[ -z $BENCH_NET || $BENCH_NET == netns ]] || die "BENCH_NET=$BENCH_NET: netns (two network namespaces) or nothing (loopback)"
 [[ "$BENCH" != unpinned || "$PIN" == 0 ]] || die "BENCH=unpinned pins nothing: PIN=1 contradicts it (use another profile)"
 
-# The point's functions (point_params, why_not, warmup_for, run_overhead_s)
+# The point's functions (point_params, why_not, warmup_ms, point_ms)
 # and the machine's limits, from the script that runs a point.
 # shellcheck source=bench/point.sh disable=SC1091 # followed with shellcheck -x
 . "$BENCH_DIR/point.sh"
@@ -394,15 +396,17 @@ done
 export BENCH_UNAVAILABLE
 
 # ---- the plan --------------------------------------------------------------------
-# POINTS: "workload x" in order. Per point, the runs of one round and their
-# expected seconds; the expected duration at REPEATS rounds everywhere, and
-# at most (every adaptive point running MAX_REPEATS rounds). A not-run
-# point costs bench/point.sh's start, about 0.05 s.
+# POINTS: "workload x" in order. Per model and point, the milliseconds one
+# run is expected to take (RUN_MS); per point, the runs of one round and
+# their expected milliseconds; the expected duration at REPEATS rounds
+# everywhere, and at most (every adaptive point running MAX_REPEATS rounds).
+# A not-run point costs bench/point.sh's start, about 50 ms. In whole
+# milliseconds, in the shell: an awk per sum took seconds.
 
 POINTS=()
-declare -A ROUND_S=() ROUND_RUNS=()
-expected_s=0
-expected_max_s=0
+declare -A RUN_MS=() ROUND_MS=() ROUND_RUNS=()
+expected_ms=0
+expected_max_ms=0
 runs_min=0
 runs_max=0
 notrun_points=0
@@ -410,29 +414,29 @@ for w in "${WORKLOADS[@]}"; do
 	for x in $(workload_points "$w"); do
 		POINTS+=("$w $x")
 		point_params "$w" "$x"
-		round_s=0 round_runs=0
+		round_ms=0 round_runs=0
 		for m in "${MODELS[@]}"; do
 			if [[ -n "$(why_not "$m" "$w" "$P_CONNS" "$P_IDLE")" ]]; then
 				notrun_points=$((notrun_points + 1))
-				round_s=$(awk -v t="$round_s" 'BEGIN { print t + 0.05 }')
+				round_ms=$((round_ms + 50))
 				continue
 			fi
 			round_runs=$((round_runs + 1))
-			round_s=$(awk -v t="$round_s" -v a="$(warmup_for "$m" "$w" "$P_CONNS")" -v b="$P_DUR" \
-				-v c="$(run_overhead_s "$m" "$w" "$P_CONNS" "$P_IDLE")" 'BEGIN { print t + a + b + c }')
+			RUN_MS["$m $w $x"]=$(point_ms "$m" "$w" "$P_CONNS" "$P_IDLE" "$P_DUR")
+			round_ms=$((round_ms + RUN_MS["$m $w $x"]))
 		done
-		ROUND_S["$w $x"]=$round_s ROUND_RUNS["$w $x"]=$round_runs
+		ROUND_MS["$w $x"]=$round_ms ROUND_RUNS["$w $x"]=$round_runs
 		rounds=$(point_rounds "$w")
 		rounds_max=$rounds
 		! is_adaptive "$w" "$x" || rounds_max=$MAX_REPEATS
 		runs_min=$((runs_min + round_runs * rounds))
 		runs_max=$((runs_max + round_runs * rounds_max))
-		read -r expected_s expected_max_s < <(awk -v e="$expected_s" -v em="$expected_max_s" -v r="$round_s" \
-			-v n="$rounds" -v nm="$rounds_max" 'BEGIN { print e + r * n, em + r * nm }')
+		expected_ms=$((expected_ms + round_ms * rounds))
+		expected_max_ms=$((expected_max_ms + round_ms * rounds_max))
 	done
 done
-expected_s=$(awk -v t="$expected_s" 'BEGIN { printf "%d", t + 5 }')
-expected_max_s=$(awk -v t="$expected_max_s" 'BEGIN { printf "%d", t + 5 }')
+expected_s=$((expected_ms / 1000 + 5))
+expected_max_s=$((expected_max_ms / 1000 + 5))
 
 if [[ "$PIN" == 1 ]]; then
 	command -v taskset >/dev/null 2>&1 || die "taskset (util-linux) is missing: install it or run with PIN=0"
@@ -722,7 +726,7 @@ run_point() {
 TOTAL=$((runs_min + notrun_points))
 DONE=0
 t_begin=$(now_us)
-done_expected_s=0
+done_expected_ms=0
 for point in "${POINTS[@]}"; do
 	read -r w x <<<"$point"
 	point_params "$w" "$x"
@@ -742,12 +746,13 @@ for point in "${POINTS[@]}"; do
 				DONE=$((DONE + 1))
 			else
 				DONE=$((DONE + 1))
-				done_expected_s=$(awk -v t="$done_expected_s" -v a="$(warmup_for "$m" "$w" "$P_CONNS")" -v b="$P_DUR" \
-					-v c="$(run_overhead_s "$m" "$w" "$P_CONNS" "$P_IDLE")" 'BEGIN { print t + a + b + c }')
+				done_expected_ms=$((done_expected_ms + RUN_MS["$m $w $x"]))
 			fi
-			# Time left: the plan's estimate, scaled by how the estimate has held up.
-			left=$(awk -v e="$expected_s" -v d="$done_expected_s" -v el="$((($(now_us) - t_begin) / 1000000))" \
-				'BEGIN { f = (d > 5) ? el / d : 1; l = (e - d) * f; printf "%d", (l > 0 ? l : 0) }')
+			# Time left: the plan's estimate, scaled by how the estimate has
+			# held up (once there is enough done to tell).
+			left_ms=$((expected_ms - done_expected_ms))
+			((done_expected_ms <= 5000)) || left_ms=$((left_ms * ($(now_us) - t_begin) / 1000 / done_expected_ms))
+			left=$((left_ms > 0 ? left_ms / 1000 : 0))
 			live ""
 			printf '[%*d/%d %6s left] %-6s %-10s %-8s r%d  %s\n' "${#TOTAL}" "$DONE" "$TOTAL" \
 				"$(fmt_duration "$left")" "$w" "$P_LABEL" "$m" "$r" "$ROW_SUMMARY" >&2
@@ -764,7 +769,7 @@ for point in "${POINTS[@]}"; do
 		fi
 		note "$w $P_LABEL: round $((r + 1)) of at most $rounds_max: $loose"
 		TOTAL=$((TOTAL + ROUND_RUNS["$w $x"]))
-		expected_s=$(awk -v e="$expected_s" -v r="${ROUND_S["$w $x"]}" 'BEGIN { printf "%d", e + r }')
+		expected_ms=$((expected_ms + ROUND_MS["$w $x"]))
 	done
 done
 live ""

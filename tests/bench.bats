@@ -929,12 +929,13 @@ real_bench_run() {
 	! grep -qF 'p99 ≤ 1 ms' "$dir/capacity.svg" || fail "the chart's key names p99 ≤ 1 ms, which the run did not search"
 }
 
-@test "run.sh: BENCH=quick searches the capacity at p99 <= 10 ms only, over every model" {
+@test "run.sh: BENCH=quick searches the capacity at p99 <= 10 ms only, over every model, and leaves the sizes and the Unix socket to the default profile" {
 	run bench_run BENCH=quick DRY_RUN=1
 	assert_success
-	assert_output --partial "profile quick: 16 models, workloads closed idle churn open size unix cap10ms,"
+	assert_output --partial "profile quick: 16 models, workloads closed idle churn open cap10ms,"
 	assert_output --regexp "cap10ms +c=64 +epoll-lt"
 	refute_output --partial "cap1ms"
+	refute_line --regexp "^(size|unix) "
 }
 
 @test "run.sh: BENCH=c1m spreads idle connections over load generators and worker processes as the descriptor limit needs, says what stopped each model, and projects the memory to 1M" {
