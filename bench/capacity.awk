@@ -15,8 +15,9 @@
 # dat gets one row per model of `models` (teaching order): "index model"
 # then, for each series (connection count x target, in that order), the
 # capacity (NaN for a gap: not run, failed) and a label for its bar ("*"
-# when the client was the bottleneck, "<4k" when no rate met the target,
-# "" otherwise). Series: for each connection count, p99 <= 1 ms then 10 ms.
+# when the client was the bottleneck, "< N" when even the first rate tried,
+# N, missed the target, "" otherwise). Series: for each connection count,
+# p99 <= 1 ms then 10 ms.
 # The first line is a comment listing the connection counts ("# 64 1024"),
 # the second the targets the run searched ("# targets cap1ms cap10ms": a
 # profile may leave one out, as BENCH=quick leaves cap1ms; its series is
@@ -54,7 +55,8 @@ $col["workload"] == "cap1ms" || $col["workload"] == "cap10ms" {
 }
 
 # The cell of a table or a bar's label: "152k", "152k*" (client-bound),
-# "< 4k" (no rate met the target), "—" (not run), "✗" (failed).
+# "< 4k" (even the first rate tried, 4000/s, missed the target), "—" (not
+# run), "✗" (failed).
 function cell(k) {
 	if (!(k in status) || status[k] == "not-run")
 		return "—"

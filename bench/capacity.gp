@@ -8,8 +8,9 @@
 # (the footer: footer1, footer2_once) and rundir/data/capacity.dat
 # (bench/capacity.awk: one row per model, "index model", then for each
 # connection count the 1 ms capacity and its mark, the 10 ms capacity and
-# its mark). A mark is "*" (client-bound) or "<4k" (no rate met the target),
-# written above its bar; a gap (NaN) is a model that did not run there.
+# its mark). A mark is "*" (client-bound) or "< N" (even the first rate
+# tried, N, missed the target), written above its bar; a gap (NaN) is a
+# model that did not run there.
 # targets names the capacity workloads the run searched: a target it left
 # out (BENCH=quick: cap1ms) is zeros in the data and has no key entry.
 

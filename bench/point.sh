@@ -160,12 +160,14 @@ warmup_ms() {
 	echo $(($(ms_of "$WARMUP") + extra))
 }
 
-# run_overhead_ms MODEL WORKLOAD CONNECTIONS IDLE: rough milliseconds a
-# point takes beyond warm-up and measurement: this script and the server's
-# start (150 ms), opening, accepting and closing the connections (the idle
-# ones too: a model with a process per connection forks and reaps one for
-# each), churn's closing of thousands of sockets. Measured on the 2-vCPU
-# development VM (bench/README.md, "Profiles").
+# run_overhead_ms MODEL WORKLOAD CONNECTIONS IDLE WARMUP_MS: rough
+# milliseconds a point takes beyond warm-up and measurement: this script
+# and the server's start (150 ms), opening, accepting and closing the
+# connections (the idle ones too: a model with a process per connection
+# forks and reaps one for each), churn's closing of thousands of sockets,
+# a capacity search's steps after its first (each warmed up for
+# WARMUP_MS). Measured on the 2-vCPU development VM (bench/README.md,
+# "Profiles").
 # A capacity search runs about six steps to double from CAPACITY_START
 # past the capacity (4000/s to 128000/s), then one per halving of the gap
 # from 100% of the rate down to CAPACITY_RESOLUTION (four to 10%: the
@@ -183,7 +185,7 @@ run_overhead_ms() {
 		for (( ; gap > resolution; gap /= 2)); do
 			steps=$((steps + 1))
 		done
-		more_ms=$(((steps - 1) * ($(warmup_ms "$1" "$2" "$3") + $(ms_of "$CAPACITY_DURATION") + 200)))
+		more_ms=$(((steps - 1) * ($5 + $(ms_of "$CAPACITY_DURATION") + 200)))
 		((more_ms <= $(ms_of "$CAPACITY_TIME"))) || more_ms=$(ms_of "$CAPACITY_TIME")
 	fi
 	echo $((150 + steps * ($3 + $4) * per_conn_us / 1000 + churn_ms + more_ms))
@@ -192,7 +194,9 @@ run_overhead_ms() {
 # point_ms MODEL WORKLOAD CONNECTIONS IDLE DURATION: the milliseconds the
 # plan expects one run of the point to take.
 point_ms() {
-	echo $(($(warmup_ms "$1" "$2" "$3") + $(ms_of "$5") + $(run_overhead_ms "$1" "$2" "$3" "$4")))
+	local warmup
+	warmup=$(warmup_ms "$1" "$2" "$3")
+	echo $((warmup + $(ms_of "$5") + $(run_overhead_ms "$1" "$2" "$3" "$4" "$warmup")))
 }
 
 # csv_text TEXT: TEXT fit for a raw.csv field and a Markdown table cell (no
@@ -521,7 +525,7 @@ stop_holder() {
 set_loadgen_args() {
 	LG_ARGS=("${reach[@]}" -c "$1" -t "$LOADGEN_THREADS" -s "$P_SIZE"
 		-W "${WARMUP_MS}ms"
-		-d "$(awk -v s="$P_DUR" 'BEGIN { printf "%.0f", s * 1000 }')ms"
+		-d "$(ms_of "$P_DUR")ms"
 		--seed "$SEED" --connect-timeout 10s --format "$3")
 	# A capacity search logs its steps (stderr, into logs/loadgen.log).
 	[[ -n $P_TARGET ]] || LG_ARGS+=(-q)
